@@ -1,0 +1,128 @@
+import { readFileSync } from "node:fs";
+import { z } from "zod";
+
+const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal", "silent"] as const;
+export const ROLES = ["all", "web", "worker"] as const;
+export type Role = (typeof ROLES)[number];
+
+/** An empty variable counts as unset. */
+const optionalText = z.preprocess((v) => (v === "" ? undefined : v), z.string().optional());
+const positiveInt = (fallback: number) =>
+  z.preprocess((v) => (v === "" || v === undefined ? fallback : v), z.coerce.number().int().positive());
+
+const postgresUrl = optionalText.refine((v) => v === undefined || /^postgres(ql)?:\/\//.test(v), {
+  message: "must be a postgres:// or postgresql:// URL",
+});
+const redisUrl = optionalText.refine((v) => v === undefined || /^rediss?:\/\//.test(v), {
+  message: "must be a redis:// or rediss:// URL",
+});
+
+const envSchema = z.object({
+  PORT: positiveInt(3000).refine((v) => v < 65536, { message: "must be a TCP port" }),
+  HOST: optionalText,
+  DATABASE_URL: postgresUrl,
+  REDIS_URL: redisUrl,
+  APP_ID: optionalText.refine((v) => v === undefined || /^\d+$/.test(v), { message: "must be the numeric GitHub App id" }),
+  PRIVATE_KEY: optionalText,
+  PRIVATE_KEY_PATH: optionalText,
+  WEBHOOK_SECRET: optionalText,
+  GHE_HOST: optionalText,
+  GHE_PROTOCOL: z.preprocess((v) => (v === "" ? undefined : v), z.enum(["https", "http"]).optional()),
+  ROLE: z.preprocess((v) => (v === "" || v === undefined ? "all" : v), z.enum(ROLES)),
+  DATA_DIR: z.preprocess((v) => (v === "" || v === undefined ? "./.data" : v), z.string()),
+  LOG_LEVEL: z.preprocess((v) => (v === "" || v === undefined ? "info" : v), z.enum(LOG_LEVELS)),
+  JWT_SECRET: optionalText.refine((v) => v === undefined || v.length >= 32, { message: "must be at least 32 characters" }),
+  QUEUE_PREFIX: z.preprocess((v) => (v === "" || v === undefined ? "entourage" : v), z.string()),
+  WORKER_CONCURRENCY: positiveInt(8),
+  JOB_ATTEMPTS: positiveInt(5),
+  JOB_BACKOFF_MS: positiveInt(1000),
+});
+
+export interface GitHubAppCredentials {
+  appId: string;
+  privateKey: string;
+  webhookSecret: string;
+}
+
+export interface Config {
+  port: number;
+  host: string;
+  /** Unset: the embedded database (PGlite) in dataDir. */
+  databaseUrl?: string;
+  /** Unset: the in-process queue. */
+  redisUrl?: string;
+  /** Unset while the GitHub App is not registered yet. */
+  app?: GitHubAppCredentials;
+  /** The GitHub API base URL (GitHub Enterprise Server when GHE_HOST is set). */
+  githubBaseUrl?: string;
+  role: Role;
+  dataDir: string;
+  logLevel: (typeof LOG_LEVELS)[number];
+  jwtSecret?: string;
+  queuePrefix: string;
+  workerConcurrency: number;
+  jobAttempts: number;
+  jobBackoffMs: number;
+}
+
+/** A configuration that cannot start; its message names the variable. */
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ConfigError";
+  }
+}
+
+function readPrivateKey(env: z.infer<typeof envSchema>): string | undefined {
+  if (env.PRIVATE_KEY) return env.PRIVATE_KEY.replace(/\\n/g, "\n");
+  if (!env.PRIVATE_KEY_PATH) return undefined;
+  try {
+    return readFileSync(env.PRIVATE_KEY_PATH, "utf8");
+  } catch {
+    throw new ConfigError(`PRIVATE_KEY_PATH: cannot read ${env.PRIVATE_KEY_PATH}`);
+  }
+}
+
+function appCredentials(env: z.infer<typeof envSchema>): GitHubAppCredentials | undefined {
+  const privateKey = readPrivateKey(env);
+  const given = { APP_ID: env.APP_ID, PRIVATE_KEY: privateKey, WEBHOOK_SECRET: env.WEBHOOK_SECRET };
+  const missing = Object.entries(given).filter(([, v]) => v === undefined).map(([k]) => k);
+  if (missing.length === 3) return undefined;
+  if (missing.length > 0) {
+    throw new ConfigError(`${missing.join(", ")}: required once any of APP_ID, PRIVATE_KEY, WEBHOOK_SECRET is set`);
+  }
+  if (!/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(privateKey!)) {
+    throw new ConfigError(`${env.PRIVATE_KEY ? "PRIVATE_KEY" : "PRIVATE_KEY_PATH"}: not a PEM private key`);
+  }
+  return { appId: env.APP_ID!, privateKey: privateKey!, webhookSecret: env.WEBHOOK_SECRET! };
+}
+
+/** Reads the environment once into a typed configuration; throws ConfigError naming the first bad variable. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new ConfigError(`${issue.path.join(".")}: ${issue.message}`);
+  }
+  const e = parsed.data;
+  if (e.ROLE !== "all" && (!e.DATABASE_URL || !e.REDIS_URL)) {
+    throw new ConfigError(`${!e.DATABASE_URL ? "DATABASE_URL" : "REDIS_URL"}: required when ROLE=${e.ROLE} (separate processes share PostgreSQL and Redis)`);
+  }
+  const githubBaseUrl = e.GHE_HOST ? `${e.GHE_PROTOCOL ?? "https"}://${e.GHE_HOST}/api/v3` : undefined;
+  return {
+    port: e.PORT,
+    host: e.HOST ?? "0.0.0.0",
+    databaseUrl: e.DATABASE_URL,
+    redisUrl: e.REDIS_URL,
+    app: appCredentials(e),
+    githubBaseUrl,
+    role: e.ROLE,
+    dataDir: e.DATA_DIR,
+    logLevel: e.LOG_LEVEL,
+    jwtSecret: e.JWT_SECRET,
+    queuePrefix: e.QUEUE_PREFIX,
+    workerConcurrency: e.WORKER_CONCURRENCY,
+    jobAttempts: e.JOB_ATTEMPTS,
+    jobBackoffMs: e.JOB_BACKOFF_MS,
+  };
+}

@@ -1,0 +1,34 @@
+import { EntitySchema } from "typeorm";
+import { createdAt, timestamp, uuidPrimary } from "./columns.js";
+
+export type ApiKeyRole = "admin" | "agent";
+
+/** Only the SHA-256 of a key is kept; the key itself is shown once. */
+export interface ApiKey {
+  id: string;
+  org_id: string;
+  name: string;
+  role: ApiKeyRole;
+  key_hash: string;
+  /** The first characters, to tell keys apart in a list. */
+  key_prefix: string;
+  last_used_at: Date | null;
+  revoked_at: Date | null;
+  created_at: Date;
+}
+
+export const ApiKeyEntity = new EntitySchema<ApiKey>({
+  name: "ApiKey",
+  tableName: "api_keys",
+  columns: {
+    id: uuidPrimary,
+    org_id: { type: "uuid" },
+    name: { type: "text" },
+    role: { type: "text", default: "admin" },
+    key_hash: { type: "text" },
+    key_prefix: { type: "text" },
+    last_used_at: { ...timestamp, nullable: true },
+    revoked_at: { ...timestamp, nullable: true },
+    created_at: createdAt,
+  },
+});

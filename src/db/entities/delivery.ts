@@ -1,0 +1,54 @@
+import { EntitySchema } from "typeorm";
+import { bigintColumn, createdAt, timestamp, uuidPrimary } from "./columns.js";
+
+export const DELIVERY_STATUSES = ["received", "processed", "ignored", "failed"] as const;
+export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
+
+/** The App endpoint's receiver name; a per-webhook endpoint's receiver is its webhook id. */
+export const APP_RECEIVER = "github_app";
+
+export interface Delivery {
+  id: string;
+  /** The receiving endpoint: github_delivery_id is unique per receiver. */
+  receiver: string;
+  webhook_id: string | null;
+  org_id: string | null;
+  github_delivery_id: string;
+  /** `issues.opened`, or the bare event name when it has no action. */
+  event_type: string;
+  action: string | null;
+  github_installation_id: number | null;
+  payload_summary: Record<string, unknown>;
+  payload: Record<string, unknown>;
+  status: DeliveryStatus;
+  action_taken: string | null;
+  task_id: number | null;
+  error: string | null;
+  attempts: number;
+  created_at: Date;
+  processed_at: Date | null;
+}
+
+export const DeliveryEntity = new EntitySchema<Delivery>({
+  name: "Delivery",
+  tableName: "webhook_deliveries",
+  columns: {
+    id: uuidPrimary,
+    receiver: { type: "text" },
+    webhook_id: { type: "uuid", nullable: true },
+    org_id: { type: "uuid", nullable: true },
+    github_delivery_id: { type: "text" },
+    event_type: { type: "text" },
+    action: { type: "text", nullable: true },
+    github_installation_id: { ...bigintColumn, nullable: true },
+    payload_summary: { type: "jsonb", default: {} },
+    payload: { type: "jsonb" },
+    status: { type: "text", default: "received" },
+    action_taken: { type: "text", nullable: true },
+    task_id: { type: "integer", nullable: true },
+    error: { type: "text", nullable: true },
+    attempts: { type: "integer", default: 0 },
+    created_at: createdAt,
+    processed_at: { ...timestamp, nullable: true },
+  },
+});

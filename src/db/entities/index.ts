@@ -1,0 +1,24 @@
+export * from "./organization.js";
+export * from "./team.js";
+export * from "./agent.js";
+export * from "./task.js";
+export * from "./task-event.js";
+export * from "./installation.js";
+export * from "./webhook.js";
+export * from "./delivery.js";
+export * from "./api-key.js";
+
+import { AgentEntity } from "./agent.js";
+import { ApiKeyEntity } from "./api-key.js";
+import { DeliveryEntity } from "./delivery.js";
+import { InstallationEntity } from "./installation.js";
+import { OrganizationEntity } from "./organization.js";
+import { TaskEventEntity } from "./task-event.js";
+import { TaskEntity } from "./task.js";
+import { TeamEntity } from "./team.js";
+import { WebhookEntity } from "./webhook.js";
+
+export const ENTITIES = [
+  OrganizationEntity, TeamEntity, AgentEntity, TaskEntity, TaskEventEntity,
+  InstallationEntity, WebhookEntity, DeliveryEntity, ApiKeyEntity,
+];

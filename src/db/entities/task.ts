@@ -1,0 +1,58 @@
+import { EntitySchema } from "typeorm";
+import { createdAt, timestamp, updatedAt } from "./columns.js";
+
+export const TASK_PRIORITIES = ["critical", "high", "medium", "low"] as const;
+export const TASK_STATUSES = [
+  "todo", "in_progress", "in_review", "in_approval", "merging", "done", "cancelled", "archived",
+] as const;
+export type TaskPriority = (typeof TASK_PRIORITIES)[number];
+export type TaskStatus = (typeof TASK_STATUSES)[number];
+
+/** Where a task came from, when it came from a webhook. */
+export interface TaskSource {
+  provider: "github" | "github_app";
+  /** owner/name */
+  repository: string;
+  number: number;
+  kind: "issue" | "pull_request";
+  url: string;
+  installation_id: number | null;
+}
+
+export interface Task {
+  id: number;
+  org_id: string;
+  team_id: string;
+  parent_id: number | null;
+  title: string;
+  description: string;
+  priority: TaskPriority;
+  status: TaskStatus;
+  tags: string[];
+  assignee_id: string | null;
+  source: TaskSource | null;
+  created_at: Date;
+  updated_at: Date;
+  completed_at: Date | null;
+}
+
+export const TaskEntity = new EntitySchema<Task>({
+  name: "Task",
+  tableName: "tasks",
+  columns: {
+    id: { type: "integer", primary: true, generated: "increment" },
+    org_id: { type: "uuid" },
+    team_id: { type: "uuid" },
+    parent_id: { type: "integer", nullable: true },
+    title: { type: "text" },
+    description: { type: "text", default: "" },
+    priority: { type: "text", default: "medium" },
+    status: { type: "text", default: "todo" },
+    tags: { type: "text", array: true, default: [] },
+    assignee_id: { type: "uuid", nullable: true },
+    source: { type: "jsonb", nullable: true },
+    created_at: createdAt,
+    updated_at: updatedAt,
+    completed_at: { ...timestamp, nullable: true },
+  },
+});

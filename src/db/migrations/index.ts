@@ -1,0 +1,3 @@
+import { InitialSchema1764115200000 } from "./1764115200000-initial-schema.js";
+
+export const MIGRATIONS = [InitialSchema1764115200000];

@@ -1,0 +1,27 @@
+import { DataSource, type EntityManager } from "typeorm";
+
+export type Queryable = DataSource | EntityManager;
+
+export interface SqlResult<T> {
+  rows: T[];
+  rowCount: number;
+}
+
+/** Runs one parameterized statement and returns its rows and affected-row count, whatever the statement. */
+export async function sql<T = Record<string, unknown>>(db: Queryable, text: string, params: unknown[] = []): Promise<SqlResult<T>> {
+  const manager = db instanceof DataSource ? db.manager : db;
+  const runner = manager.queryRunner ?? manager.connection.createQueryRunner();
+  try {
+    const result = await runner.query(text, params, true);
+    return { rows: (result.records ?? []) as T[], rowCount: result.affected ?? result.records?.length ?? 0 };
+  } finally {
+    if (!manager.queryRunner) await runner.release();
+  }
+}
+
+/** Postgres error code of a failed query, if any (23505 is a unique violation). */
+export function pgErrorCode(error: unknown): string | undefined {
+  const e = error as { code?: unknown; driverError?: { code?: unknown } };
+  const code = e?.driverError?.code ?? e?.code;
+  return typeof code === "string" ? code : undefined;
+}

@@ -1,0 +1,41 @@
+import { createHash, randomBytes } from "node:crypto";
+import type { ApiKey, ApiKeyRole } from "../db/entities/api-key.js";
+import { sql, type Queryable } from "../db/sql.js";
+
+export const API_KEY_PREFIX = "oc_";
+
+export function hashApiKey(key: string): string {
+  return createHash("sha256").update(key).digest("hex");
+}
+
+export interface CreatedApiKey {
+  record: Omit<ApiKey, "key_hash">;
+  /** Shown once; only its hash is stored. */
+  key: string;
+}
+
+export async function createApiKey(
+  db: Queryable,
+  input: { orgId: string; name?: string; role?: ApiKeyRole },
+): Promise<CreatedApiKey> {
+  const key = `${API_KEY_PREFIX}${randomBytes(32).toString("base64url")}`;
+  const result = await sql<ApiKey>(
+    db,
+    `INSERT INTO api_keys (org_id, name, role, key_hash, key_prefix) VALUES ($1, $2, $3, $4, $5)
+     RETURNING id, org_id, name, role, key_prefix, last_used_at, revoked_at, created_at`,
+    [input.orgId, input.name ?? "default", input.role ?? "admin", hashApiKey(key), key.slice(0, 10)],
+  );
+  return { record: result.rows[0]!, key };
+}
+
+/** The key's record when it is valid and not revoked; marks it used (at most once a minute). */
+export async function authenticateApiKey(db: Queryable, key: string): Promise<ApiKey | undefined> {
+  if (!key.startsWith(API_KEY_PREFIX)) return undefined;
+  const result = await sql<ApiKey>(db, "SELECT * FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL", [hashApiKey(key)]);
+  const record = result.rows[0];
+  if (!record) return undefined;
+  if (!record.last_used_at || Date.now() - record.last_used_at.getTime() > 60_000) {
+    await sql(db, "UPDATE api_keys SET last_used_at = now() WHERE id = $1", [record.id]);
+  }
+  return record;
+}

@@ -1,0 +1,136 @@
+import { APP_RECEIVER, type Delivery, type DeliveryStatus } from "../db/entities/delivery.js";
+import { sql, type Queryable } from "../db/sql.js";
+import { deliverySummary } from "./delivery-summary.js";
+import { NotFoundError } from "./errors.js";
+import { eventType } from "./event-types.js";
+import { pageQuery, toPage, type Page, type PageRequest } from "./pagination.js";
+
+export interface NewDelivery {
+  /** APP_RECEIVER or the receiving webhook's id. */
+  receiver: string;
+  webhookId: string | null;
+  orgId: string | null;
+  githubDeliveryId: string;
+  /** The X-GitHub-Event header: `issues`, `pull_request`, … */
+  event: string;
+  payload: Record<string, unknown>;
+  /** `ignored` stores a delivery that will not be processed (an event the webhook does not subscribe to). */
+  status?: Extract<DeliveryStatus, "received" | "ignored">;
+  actionTaken?: string;
+}
+
+export interface RecordedDelivery {
+  id: string;
+  status: DeliveryStatus;
+  /** True when this receiver had already stored this delivery id. */
+  duplicate: boolean;
+}
+
+/** Stores a delivery once per receiver and GitHub delivery id. */
+export async function recordDelivery(db: Queryable, input: NewDelivery): Promise<RecordedDelivery> {
+  const type = eventType(input.event, input.payload);
+  const installation = input.payload.installation as { id?: unknown } | undefined;
+  const status = input.status ?? "received";
+  const inserted = await sql<{ id: string }>(
+    db,
+    `INSERT INTO webhook_deliveries
+       (receiver, webhook_id, org_id, github_delivery_id, event_type, action, github_installation_id,
+        payload_summary, payload, status, action_taken, processed_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+     ON CONFLICT (receiver, github_delivery_id) DO NOTHING
+     RETURNING id`,
+    [
+      input.receiver, input.webhookId, input.orgId, input.githubDeliveryId, type,
+      typeof input.payload.action === "string" ? input.payload.action : null,
+      typeof installation?.id === "number" ? installation.id : null,
+      JSON.stringify(deliverySummary(input.payload)), JSON.stringify(input.payload), status,
+      input.actionTaken ?? null, status === "received" ? null : new Date(),
+    ],
+  );
+  if (inserted.rows[0]) return { id: inserted.rows[0].id, status, duplicate: false };
+  const existing = await sql<{ id: string; status: DeliveryStatus }>(
+    db,
+    "SELECT id, status FROM webhook_deliveries WHERE receiver = $1 AND github_delivery_id = $2",
+    [input.receiver, input.githubDeliveryId],
+  );
+  const row = existing.rows[0]!;
+  return { id: row.id, status: row.status, duplicate: true };
+}
+
+export async function loadDelivery(db: Queryable, id: string): Promise<Delivery | undefined> {
+  const result = await sql<Delivery>(db, "SELECT * FROM webhook_deliveries WHERE id = $1", [id]);
+  return result.rows[0];
+}
+
+export interface DeliveryOutcome {
+  status: Extract<DeliveryStatus, "processed" | "ignored" | "failed">;
+  actionTaken?: string | null;
+  taskId?: number | null;
+  error?: string | null;
+  /** The routing found while processing, kept so the delivery shows under its webhook. */
+  webhookId?: string | null;
+  orgId?: string | null;
+}
+
+/** Records how a delivery ended, once: a delivery that already ended keeps its first outcome. */
+export async function finishDelivery(db: Queryable, id: string, outcome: DeliveryOutcome): Promise<boolean> {
+  const result = await sql(
+    db,
+    `UPDATE webhook_deliveries
+        SET status = $2, action_taken = $3, task_id = $4, error = $5,
+            webhook_id = COALESCE($6, webhook_id), org_id = COALESCE($7, org_id), processed_at = now()
+      WHERE id = $1 AND status = 'received'`,
+    [id, outcome.status, outcome.actionTaken ?? null, outcome.taskId ?? null, outcome.error ?? null,
+      outcome.webhookId ?? null, outcome.orgId ?? null],
+  );
+  return result.rowCount > 0;
+}
+
+export async function countAttempt(db: Queryable, id: string): Promise<void> {
+  await sql(db, "UPDATE webhook_deliveries SET attempts = attempts + 1 WHERE id = $1", [id]);
+}
+
+/** Keeps the last processing error on a delivery that will be tried again. */
+export async function recordDeliveryError(db: Queryable, id: string, error: string): Promise<void> {
+  await sql(db, "UPDATE webhook_deliveries SET error = $2 WHERE id = $1 AND status = 'received'", [id, error]);
+}
+
+/** The columns a delivery list shows: everything but the payload. */
+const LIST_COLUMNS =
+  "id, webhook_id, github_delivery_id, event_type, action, status, payload_summary, action_taken, task_id, error, attempts, created_at, processed_at";
+
+export type DeliveryListItem = Omit<Delivery, "payload" | "receiver" | "org_id" | "github_installation_id">;
+
+export async function listDeliveries(
+  db: Queryable,
+  orgId: string,
+  webhookId: string,
+  filters: { status?: DeliveryStatus; event_type?: string },
+  page: PageRequest,
+): Promise<Page<DeliveryListItem>> {
+  const where = ["org_id = $1", "webhook_id = $2"];
+  const params: unknown[] = [orgId, webhookId];
+  if (filters.status) {
+    params.push(filters.status);
+    where.push(`status = $${params.length}`);
+  }
+  if (filters.event_type) {
+    params.push(filters.event_type);
+    where.push(`(event_type = $${params.length} OR split_part(event_type, '.', 1) = $${params.length})`);
+  }
+  const query = pageQuery({ select: `SELECT ${LIST_COLUMNS} FROM webhook_deliveries`, where, params }, page, "uuid");
+  const result = await sql<DeliveryListItem>(db, query.text, query.params);
+  return toPage(result.rows, query.limit);
+}
+
+export async function getDelivery(db: Queryable, orgId: string, webhookId: string, id: string): Promise<Delivery> {
+  const result = await sql<Delivery>(
+    db,
+    "SELECT * FROM webhook_deliveries WHERE id = $1 AND org_id = $2 AND webhook_id = $3",
+    [id, orgId, webhookId],
+  );
+  if (!result.rows[0]) throw new NotFoundError(`delivery ${id}`);
+  return result.rows[0];
+}
+
+export { APP_RECEIVER };

@@ -1,0 +1,101 @@
+import type { Delivery } from "../db/entities/delivery.js";
+import type { Installation } from "../db/entities/installation.js";
+import type { Webhook } from "../db/entities/webhook.js";
+import { sql, type Queryable } from "../db/sql.js";
+
+/** Where a delivery goes: the webhook row whose org, team, events and config decide what happens. */
+export interface Route {
+  webhook: Webhook;
+  installation: Installation | null;
+}
+
+export type Routing = { route: Route } | { ignored: string };
+
+export const DEFAULT_APP_EVENTS = ["issues", "pull_request"];
+
+interface AppPayload {
+  installation?: { id?: number; account?: { login?: string; type?: string } };
+  repository?: { full_name?: string; owner?: { login?: string } };
+  organization?: { login?: string };
+}
+
+function accountLogin(payload: AppPayload): string | null {
+  return payload.installation?.account?.login ?? payload.repository?.owner?.login ?? payload.organization?.login ?? null;
+}
+
+/** The installation row for a GitHub installation id, created on first sight. */
+export async function ensureInstallation(db: Queryable, payload: AppPayload): Promise<Installation> {
+  const githubId = payload.installation!.id!;
+  await sql(
+    db,
+    `INSERT INTO installations (github_installation_id, account_login, account_type)
+     VALUES ($1, $2, $3) ON CONFLICT (github_installation_id) DO NOTHING`,
+    [githubId, accountLogin(payload), payload.installation?.account?.type ?? null],
+  );
+  const result = await sql<Installation>(db, "SELECT * FROM installations WHERE github_installation_id = $1", [githubId]);
+  return normalizeInstallation(result.rows[0]!);
+}
+
+export function normalizeInstallation(row: Installation): Installation {
+  return { ...row, github_installation_id: Number(row.github_installation_id) };
+}
+
+/** Links the installation to the organization whose github_login is its account, if there is one. */
+async function linkOrganization(db: Queryable, installation: Installation): Promise<string | null> {
+  if (installation.org_id) return installation.org_id;
+  if (!installation.account_login) return null;
+  const result = await sql<{ org_id: string }>(
+    db,
+    `UPDATE installations i SET org_id = o.id, updated_at = now()
+       FROM organizations o
+      WHERE i.id = $1 AND lower(o.github_login) = lower($2)
+      RETURNING o.id AS org_id`,
+    [installation.id, installation.account_login],
+  );
+  return result.rows[0]?.org_id ?? null;
+}
+
+/** Each installation has one webhook row (provider github_app) holding its team, events and config. */
+export async function ensureInstallationWebhook(db: Queryable, installation: Installation, orgId: string): Promise<Webhook> {
+  await sql(
+    db,
+    `INSERT INTO webhooks (org_id, team_id, installation_id, name, provider, events, config)
+     SELECT $1, (SELECT CASE WHEN count(*) = 1 THEN min(id::text)::uuid END FROM teams WHERE org_id = $1),
+            $2, $3, 'github_app', $4, '{}'::jsonb
+     ON CONFLICT (installation_id) DO NOTHING`,
+    [orgId, installation.id, `GitHub App: ${installation.account_login ?? installation.github_installation_id}`, DEFAULT_APP_EVENTS],
+  );
+  const result = await sql<Webhook>(db, "SELECT * FROM webhooks WHERE installation_id = $1", [installation.id]);
+  return result.rows[0]!;
+}
+
+async function loadWebhook(db: Queryable, id: string): Promise<Webhook | undefined> {
+  const result = await sql<Webhook>(db, "SELECT * FROM webhooks WHERE id = $1", [id]);
+  return result.rows[0];
+}
+
+/** Finds the webhook a delivery belongs to, or why it is ignored. */
+export async function routeDelivery(db: Queryable, delivery: Delivery): Promise<Routing> {
+  if (delivery.webhook_id) {
+    const webhook = await loadWebhook(db, delivery.webhook_id);
+    if (!webhook || webhook.deleted_at) return { ignored: "the webhook was deleted" };
+    if (!webhook.active) return { ignored: "the webhook is inactive" };
+    return { route: { webhook, installation: null } };
+  }
+  const payload = delivery.payload as AppPayload;
+  if (typeof payload.installation?.id !== "number") return { ignored: "no installation in the payload" };
+  const installation = await ensureInstallation(db, payload);
+  if (installation.deleted_at) return { ignored: `installation ${installation.github_installation_id} was deleted` };
+  if (installation.suspended_at) return { ignored: `installation ${installation.github_installation_id} is suspended` };
+  const orgId = await linkOrganization(db, installation);
+  if (!orgId) {
+    return { ignored: `no organization has github_login ${JSON.stringify(installation.account_login ?? "")}` };
+  }
+  const repository = payload.repository?.full_name;
+  if (repository && installation.repositories && !installation.repositories.includes(repository)) {
+    return { ignored: `repository ${repository} is not covered by installation ${installation.github_installation_id}` };
+  }
+  const webhook = await ensureInstallationWebhook(db, { ...installation, org_id: orgId }, orgId);
+  if (!webhook.active) return { ignored: "the installation's webhook is inactive" };
+  return { route: { webhook, installation: { ...installation, org_id: orgId } } };
+}

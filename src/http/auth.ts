@@ -1,0 +1,66 @@
+import type { FastifyInstance, FastifyRequest } from "fastify";
+import { errors as joseErrors, jwtVerify } from "jose";
+import type { DataSource } from "typeorm";
+import type { ApiKeyRole } from "../db/entities/api-key.js";
+import { authenticateApiKey } from "../domain/api-keys.js";
+import { UnauthorizedError } from "../domain/errors.js";
+
+/** Who is calling: everything they reach is scoped to orgId. */
+export interface Principal {
+  orgId: string;
+  role: ApiKeyRole;
+  /** api_key:<id> or jwt:<sub> */
+  subject: string;
+}
+
+declare module "fastify" {
+  interface FastifyRequest {
+    principal: Principal;
+  }
+}
+
+export interface AuthOptions {
+  db: DataSource;
+  jwtSecret?: string;
+}
+
+const ROLES: readonly ApiKeyRole[] = ["admin", "agent"];
+
+async function fromJwt(token: string, secret: string): Promise<Principal> {
+  try {
+    const { payload } = await jwtVerify(token, new TextEncoder().encode(secret), { algorithms: ["HS256"], requiredClaims: ["sub", "exp"] });
+    const orgId = payload.org_id;
+    const role = payload.role as ApiKeyRole;
+    if (payload.typ === "refresh" || payload.token_type === "refresh") throw new UnauthorizedError("refresh tokens are not accepted here");
+    if (typeof orgId !== "string" || !ROLES.includes(role)) throw new UnauthorizedError("the token lacks org_id or role");
+    return { orgId, role, subject: `jwt:${payload.sub}` };
+  } catch (error) {
+    if (error instanceof UnauthorizedError) throw error;
+    if (error instanceof joseErrors.JWTExpired) throw new UnauthorizedError("the token has expired");
+    throw new UnauthorizedError("the bearer token is not valid");
+  }
+}
+
+/** Resolves the caller from X-API-Key or Authorization: Bearer; throws 401 otherwise. */
+export async function authenticate(request: FastifyRequest, options: AuthOptions): Promise<Principal> {
+  const apiKey = request.headers["x-api-key"];
+  if (typeof apiKey === "string" && apiKey.length > 0) {
+    const record = await authenticateApiKey(options.db, apiKey);
+    if (!record) throw new UnauthorizedError("the API key is not valid");
+    return { orgId: record.org_id, role: record.role, subject: `api_key:${record.id}` };
+  }
+  const authorization = request.headers.authorization;
+  if (typeof authorization === "string" && /^Bearer\s+\S+$/i.test(authorization)) {
+    if (!options.jwtSecret) throw new UnauthorizedError("bearer tokens are not enabled on this server (JWT_SECRET unset)");
+    return fromJwt(authorization.replace(/^Bearer\s+/i, ""), options.jwtSecret);
+  }
+  throw new UnauthorizedError();
+}
+
+/** Every route registered inside `scope` requires a principal. */
+export function requirePrincipal(scope: FastifyInstance, options: AuthOptions): void {
+  scope.decorateRequest("principal", null as unknown as Principal);
+  scope.addHook("onRequest", async (request) => {
+    request.principal = await authenticate(request, options);
+  });
+}

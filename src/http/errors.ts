@@ -1,0 +1,76 @@
+import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
+import { hasZodFastifySchemaValidationErrors } from "fastify-type-provider-zod";
+import {
+  ConflictError, DomainError, GoneError, NotFoundError, UnauthorizedError, ValidationError,
+} from "../domain/errors.js";
+import { UnsupportedMediaTypeError } from "../ingress/ingest.js";
+
+export function errorBody(code: string, message: string): { error: { code: string; message: string } } {
+  return { error: { code, message } };
+}
+
+function domainStatus(error: DomainError): number {
+  if (error instanceof ValidationError) return 400;
+  if (error instanceof UnauthorizedError) return 401;
+  if (error instanceof NotFoundError) return 404;
+  if (error instanceof ConflictError) return 409;
+  if (error instanceof GoneError) return 410;
+  if (error instanceof UnsupportedMediaTypeError) return 415;
+  return 400;
+}
+
+const CONNECTION_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "57P01", "57P02", "57P03", "08000", "08001", "08003", "08006"]);
+
+/** Errors that mean the database could not be reached, rather than a bug. */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  const e = error as { code?: string; driverError?: { code?: string }; message?: string };
+  const code = e?.driverError?.code ?? e?.code;
+  if (code && CONNECTION_CODES.has(code)) return true;
+  return /Connection terminated|timeout exceeded when trying to connect|connect ECONNREFUSED|Driver not Connected/i.test(e?.message ?? "");
+}
+
+function fastifyStatus(error: FastifyError): [number, string] | undefined {
+  switch (error.code) {
+    case "FST_ERR_CTP_BODY_TOO_LARGE":
+      return [413, "payload_too_large"];
+    case "FST_ERR_CTP_INVALID_MEDIA_TYPE":
+      return [415, "unsupported_media_type"];
+    case "FST_ERR_CTP_EMPTY_JSON_BODY":
+    case "FST_ERR_CTP_INVALID_CONTENT_LENGTH":
+      return [400, "invalid_request"];
+    default:
+      return undefined;
+  }
+}
+
+export function handleError(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  if (error instanceof DomainError) {
+    void reply.status(domainStatus(error)).send(errorBody(error.code, error.message));
+    return;
+  }
+  if (hasZodFastifySchemaValidationErrors(error)) {
+    const details = error.validation.map((v) => `${v.instancePath.replace(/^\//, "").replace(/\//g, ".") || error.validationContext}: ${v.message}`);
+    void reply.status(400).send(errorBody("invalid_request", `${error.validationContext ?? "request"} is invalid: ${details.join("; ")}`));
+    return;
+  }
+  const known = fastifyStatus(error);
+  if (known) {
+    void reply.status(known[0]).send(errorBody(known[1], error.message));
+    return;
+  }
+  if (error instanceof SyntaxError || error.statusCode === 400) {
+    void reply.status(400).send(errorBody("invalid_json", "the body is not valid JSON"));
+    return;
+  }
+  if (isDatabaseUnavailable(error)) {
+    request.log.error({ err: error.message }, "database unavailable");
+    void reply.status(503).header("retry-after", "5").send(errorBody("database_unavailable", "the database is unavailable; try again shortly"));
+    return;
+  }
+  if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) {
+    void reply.status(error.statusCode).send(errorBody(error.code?.toLowerCase() ?? "invalid_request", error.message));
+    return;
+  }
+  request.log.error({ err: error }, "request failed");
+  void reply.status(500).send(errorBody("internal", "internal error"));
+}

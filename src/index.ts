@@ -1,0 +1,41 @@
+import { existsSync } from "node:fs";
+import { ConfigError, loadConfig } from "./config.js";
+import { DataDirLockedError } from "./db/data-dir-lock.js";
+import { createLogger } from "./log.js";
+import { startRuntime } from "./runtime.js";
+
+if (existsSync(".env")) process.loadEnvFile(".env");
+
+let config;
+try {
+  config = loadConfig();
+} catch (error) {
+  if (!(error instanceof ConfigError)) throw error;
+  console.error(`entourage: configuration error: ${error.message}`);
+  process.exit(1);
+}
+
+const log = createLogger(config.logLevel);
+try {
+  const runtime = await startRuntime(config, log);
+  log.info({ role: config.role, port: config.port }, "entourage started");
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, "shutting down");
+    const force = setTimeout(() => process.exit(1), 30_000);
+    force.unref();
+    await runtime.close();
+    process.exit(0);
+  };
+  process.on("SIGTERM", () => void stop("SIGTERM"));
+  process.on("SIGINT", () => void stop("SIGINT"));
+} catch (error) {
+  if (error instanceof DataDirLockedError) {
+    log.fatal(error.message);
+    process.exit(1);
+  }
+  log.fatal({ err: error }, "entourage failed to start");
+  process.exit(1);
+}

@@ -1,0 +1,93 @@
+import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
+import { randomUUID } from "node:crypto";
+import { sql } from "../../src/db/sql.js";
+import { countRows, createTenant, startTestRuntime, type Tenant, type TestRuntime } from "../helpers/app-runtime.js";
+import { issueOpened, signature, signedDelivery } from "../helpers/github-events.js";
+import { waitFor } from "../helpers/wait.js";
+
+let rt: TestRuntime;
+let acme: Tenant;
+
+beforeAll(async () => {
+  rt = await startTestRuntime({ label: "webhook_receive" });
+  acme = await createTenant(rt, "acme");
+});
+afterAll(async () => {
+  await rt?.stop();
+});
+
+async function register(body: Record<string, unknown>) {
+  const res = await rt.server.inject({ method: "POST", url: "/api/v1/webhooks", headers: { "x-api-key": acme.apiKey }, payload: body });
+  return res;
+}
+
+function receive(webhookId: string, secret: string, event: string, payload: unknown) {
+  const signed = signedDelivery(secret, event, payload);
+  return rt.server.inject({ method: "POST", url: `/api/v1/webhooks/${webhookId}/receive`, headers: signed.headers, payload: signed.payload });
+}
+
+describe("a repository webhook (the guide's Steps 1-3)", () => {
+  it("registers, receives a signed issue, and creates the task", async () => {
+    const created = await register({
+      org_id: acme.orgId, team_id: acme.teamId, name: "GitHub Issues + PRs", provider: "github",
+      events: ["issues", "pull_request"], config: { auto_assign: true },
+    });
+    expect(created.statusCode).toBe(201);
+    const hook = created.json();
+    expect(hook).toMatchObject({ id: expect.any(String), events: ["issues", "pull_request"], active: true, team_id: acme.teamId });
+    expect(hook.secret).toMatch(/^whsec_[0-9a-f]{64}$/);
+
+    const res = await receive(hook.id, hook.secret, "issues", issueOpened({ number: 42, title: "Login broken on Safari", labels: ["critical", "auth"], installationId: null }));
+    expect(res.statusCode).toBe(202);
+    expect(res.json()).toEqual({ delivery_id: expect.any(String), status: "received" });
+
+    const list = await waitFor(async () => {
+      const r = await rt.server.inject({ method: "GET", url: `/api/v1/webhooks/${hook.id}/deliveries`, headers: { "x-api-key": acme.apiKey } });
+      const first = r.json().data[0];
+      return first?.status === "processed" ? first : undefined;
+    });
+    expect(list).toMatchObject({ event_type: "issues.opened", payload_summary: { action: "opened", issue: { title: "Login broken on Safari" } } });
+    const task = await rt.server.inject({ method: "GET", url: `/api/v1/tasks/${list.task_id}`, headers: { "x-api-key": acme.apiKey } });
+    expect(task.json()).toMatchObject({ title: "[GitHub] Login broken on Safari", priority: "critical", source: { provider: "github", installation_id: null } });
+  });
+
+  it("refuses a missing or wrong signature with 401 (never unsigned), an unknown id with 404", async () => {
+    const hook = (await register({ team_id: acme.teamId, name: "h", events: ["issues"] })).json();
+    const before = await countRows(rt, "webhook_deliveries");
+    const body = JSON.stringify(issueOpened());
+    const headers = { "content-type": "application/json", "x-github-event": "issues", "x-github-delivery": randomUUID() };
+    expect((await rt.server.inject({ method: "POST", url: `/api/v1/webhooks/${hook.id}/receive`, headers, payload: body })).statusCode).toBe(401);
+    expect((await rt.server.inject({ method: "POST", url: `/api/v1/webhooks/${hook.id}/receive`, headers: { ...headers, "x-hub-signature-256": signature("whsec_other", body) }, payload: body })).statusCode).toBe(401);
+    expect((await receive(randomUUID(), hook.secret, "issues", issueOpened())).statusCode).toBe(404);
+    expect(await countRows(rt, "webhook_deliveries")).toBe(before);
+  });
+
+  it("stores events the webhook does not subscribe to as ignored, and does not queue them", async () => {
+    const hook = (await register({ team_id: acme.teamId, name: "only PRs", events: ["pull_request.opened"] })).json();
+    const res = await receive(hook.id, hook.secret, "issues", issueOpened({ number: 77 }));
+    expect(res.statusCode).toBe(202);
+    expect(res.json().status).toBe("ignored");
+    const row = await sql(rt.database.dataSource, "SELECT status, action_taken, task_id FROM webhook_deliveries WHERE id = $1", [res.json().delivery_id]);
+    expect(row.rows[0]).toEqual({ status: "ignored", action_taken: "ignored: event issues.opened is not in the webhook's events", task_id: null });
+  });
+
+  it("answers 410 for an inactive webhook and stores nothing", async () => {
+    const hook = (await register({ team_id: acme.teamId, name: "off", events: ["issues"] })).json();
+    await sql(rt.database.dataSource, "UPDATE webhooks SET active = false WHERE id = $1", [hook.id]);
+    const before = await countRows(rt, "webhook_deliveries");
+    const res = await receive(hook.id, hook.secret, "issues", issueOpened());
+    expect(res.statusCode).toBe(410);
+    expect(await countRows(rt, "webhook_deliveries")).toBe(before);
+  });
+
+  it("refuses a team of another organization and unknown events with 400", async () => {
+    const stranger = await createTenant(rt, "stranger");
+    const badTeam = await register({ team_id: stranger.teamId, name: "x", events: ["issues"] });
+    expect(badTeam.statusCode).toBe(400);
+    expect(badTeam.json().error.code).toBe("invalid_team");
+    const badEvents = await register({ team_id: acme.teamId, name: "x", events: ["issues.exploded"] });
+    expect(badEvents.statusCode).toBe(400);
+    expect(badEvents.json().error.message).toMatch(/valid events:/);
+    expect((await register({ name: "" , events: ["issues"] })).statusCode).toBe(400);
+  });
+});
