@@ -1,19 +1,68 @@
-import type { ApplicationFunction } from "probot";
+import type { ApplicationFunction, Context } from "probot";
 import type { DataSource } from "typeorm";
-import { openTaskFromDelivery } from "./domain/intake.js";
+import { z } from "zod";
+import { TASK_PRIORITIES } from "./db/entities/task.js";
+import { openTask, syncIssueContent, syncIssueState, syncPullRequestClosed } from "./domain/github-intake.js";
+import { handleDelivery, type IntakeDecision, type RepositorySettings } from "./domain/intake.js";
+import { applyInstallationEvent } from "./domain/installations.js";
 
 export interface AppDeps {
   db: DataSource;
+  /** Read .github/entourage.yml through the installation (needs App credentials). */
+  readRepositorySettings: boolean;
 }
+
+export const REPOSITORY_SETTINGS_FILE = "entourage.yml";
+
+const repositorySettingsSchema = z.object({
+  team: z.string().min(1).optional(),
+  auto_assign: z.boolean().optional(),
+  comment_on_create: z.boolean().optional(),
+  close_issue: z.boolean().optional(),
+  label_priorities: z.record(z.string(), z.enum(TASK_PRIORITIES)).optional(),
+});
+
+/** One entry per GitHub event: which domain decision handles it. */
+const DECISIONS: [string[], IntakeDecision][] = [
+  [["issues.opened", "pull_request.opened"], openTask],
+  [["issues.closed", "issues.reopened", "pull_request.reopened"], syncIssueState],
+  [["issues.labeled", "issues.unlabeled", "issues.edited", "pull_request.labeled", "pull_request.unlabeled", "pull_request.edited"], syncIssueContent],
+  [["pull_request.closed"], syncPullRequestClosed],
+];
 
 /**
  * The Probot app: GitHub events → domain calls. The event's `id` is the stored delivery's id,
  * so each handler records its own outcome on it.
  */
 export function entourageApp(deps: AppDeps): ApplicationFunction {
+  async function settingsOf(context: Context): Promise<RepositorySettings | undefined> {
+    if (!deps.readRepositorySettings) return undefined;
+    let raw: Record<string, unknown> | null;
+    try {
+      raw = await context.config<Record<string, unknown>>(REPOSITORY_SETTINGS_FILE);
+    } catch (error) {
+      // GitHub not answering is worth a retry; a file that does not parse is the repository's to fix.
+      if ((error as { status?: number }).status !== undefined) throw error;
+      context.log.warn({ file: REPOSITORY_SETTINGS_FILE, err: (error as Error).message }, "repository settings ignored: not readable");
+      return undefined;
+    }
+    if (!raw) return undefined;
+    const parsed = repositorySettingsSchema.safeParse(raw);
+    if (!parsed.success) {
+      context.log.warn({ file: REPOSITORY_SETTINGS_FILE, issues: parsed.error.issues.map((i) => i.path.join(".")) }, "repository settings ignored: not valid");
+      return undefined;
+    }
+    return parsed.data;
+  }
+
   return (app) => {
-    app.on(["issues.opened", "pull_request.opened"], async (context) => {
-      await openTaskFromDelivery(deps.db, context.id);
+    for (const [events, decide] of DECISIONS) {
+      app.on(events as never, async (context: Context) => {
+        await handleDelivery(deps.db, context.id, decide, () => settingsOf(context));
+      });
+    }
+    app.on(["installation", "installation_repositories"], async (context) => {
+      await applyInstallationEvent(deps.db, context.id);
     });
   };
 }

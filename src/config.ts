@@ -1,8 +1,10 @@
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
+import { parseEnv } from "node:util";
 import { z } from "zod";
 
 const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal", "silent"] as const;
 export const ROLES = ["all", "web", "worker"] as const;
+export const DEFAULT_ENV_FILE = ".env";
 export type Role = (typeof ROLES)[number];
 
 /** An empty variable counts as unset. */
@@ -12,6 +14,9 @@ const positiveInt = (fallback: number) =>
 
 const postgresUrl = optionalText.refine((v) => v === undefined || /^postgres(ql)?:\/\//.test(v), {
   message: "must be a postgres:// or postgresql:// URL",
+});
+const httpUrl = optionalText.refine((v) => v === undefined || (URL.canParse(v) && /^https?:\/\//.test(v)), {
+  message: "must be an http:// or https:// URL",
 });
 const redisUrl = optionalText.refine((v) => v === undefined || /^rediss?:\/\//.test(v), {
   message: "must be a redis:// or rediss:// URL",
@@ -28,14 +33,21 @@ const envSchema = z.object({
   WEBHOOK_SECRET: optionalText,
   GHE_HOST: optionalText,
   GHE_PROTOCOL: z.preprocess((v) => (v === "" ? undefined : v), z.enum(["https", "http"]).optional()),
+  BASE_URL: httpUrl,
+  WEBHOOK_PROXY_URL: httpUrl,
+  ENV_FILE: z.preprocess((v) => (v === "" || v === undefined ? DEFAULT_ENV_FILE : v), z.string()),
   ROLE: z.preprocess((v) => (v === "" || v === undefined ? "all" : v), z.enum(ROLES)),
   DATA_DIR: z.preprocess((v) => (v === "" || v === undefined ? "./.data" : v), z.string()),
   LOG_LEVEL: z.preprocess((v) => (v === "" || v === undefined ? "info" : v), z.enum(LOG_LEVELS)),
   JWT_SECRET: optionalText.refine((v) => v === undefined || v.length >= 32, { message: "must be at least 32 characters" }),
+  JWT_TTL_SECONDS: positiveInt(900).refine((v) => v <= 86_400, { message: "must be at most 86400 (tokens are short-lived)" }),
   QUEUE_PREFIX: z.preprocess((v) => (v === "" || v === undefined ? "entourage" : v), z.string()),
   WORKER_CONCURRENCY: positiveInt(8),
   JOB_ATTEMPTS: positiveInt(5),
   JOB_BACKOFF_MS: positiveInt(1000),
+  DISPATCH_ACK_TIMEOUT_MS: positiveInt(600_000),
+  SWEEP_INTERVAL_MS: positiveInt(5000),
+  STALE_DELIVERY_MS: positiveInt(60_000),
 });
 
 export interface GitHubAppCredentials {
@@ -55,14 +67,28 @@ export interface Config {
   app?: GitHubAppCredentials;
   /** The GitHub API base URL (GitHub Enterprise Server when GHE_HOST is set). */
   githubBaseUrl?: string;
+  /** GitHub's web address: https://github.com, or the GitHub Enterprise Server. */
+  githubUrl: string;
+  /** The public address of the web process, without a trailing slash; unset: taken from each request. */
+  baseUrl?: string;
+  /** A smee.io channel whose deliveries are forwarded to the local App endpoint (development). */
+  webhookProxyUrl?: string;
+  /** The .env file read at start-up, and written by the /setup flow. */
+  envFile: string;
   role: Role;
   dataDir: string;
   logLevel: (typeof LOG_LEVELS)[number];
   jwtSecret?: string;
+  /** Lifetime of the bearer tokens POST /api/v1/auth/token issues. */
+  jwtTtlSeconds: number;
   queuePrefix: string;
   workerConcurrency: number;
   jobAttempts: number;
   jobBackoffMs: number;
+  /** An agent that has not acknowledged its dispatched task by then is freed. */
+  dispatchAckTimeoutMs: number;
+  sweepIntervalMs: number;
+  staleDeliveryMs: number;
 }
 
 /** A configuration that cannot start; its message names the variable. */
@@ -108,21 +134,63 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (e.ROLE !== "all" && (!e.DATABASE_URL || !e.REDIS_URL)) {
     throw new ConfigError(`${!e.DATABASE_URL ? "DATABASE_URL" : "REDIS_URL"}: required when ROLE=${e.ROLE} (separate processes share PostgreSQL and Redis)`);
   }
-  const githubBaseUrl = e.GHE_HOST ? `${e.GHE_PROTOCOL ?? "https"}://${e.GHE_HOST}/api/v3` : undefined;
+  const githubUrl = e.GHE_HOST ? `${e.GHE_PROTOCOL ?? "https"}://${e.GHE_HOST}` : "https://github.com";
   return {
     port: e.PORT,
     host: e.HOST ?? "0.0.0.0",
     databaseUrl: e.DATABASE_URL,
     redisUrl: e.REDIS_URL,
     app: appCredentials(e),
-    githubBaseUrl,
+    githubBaseUrl: e.GHE_HOST ? `${githubUrl}/api/v3` : undefined,
+    githubUrl,
+    baseUrl: e.BASE_URL?.replace(/\/+$/, ""),
+    webhookProxyUrl: e.WEBHOOK_PROXY_URL,
+    envFile: e.ENV_FILE,
     role: e.ROLE,
     dataDir: e.DATA_DIR,
     logLevel: e.LOG_LEVEL,
     jwtSecret: e.JWT_SECRET,
+    jwtTtlSeconds: e.JWT_TTL_SECONDS,
     queuePrefix: e.QUEUE_PREFIX,
     workerConcurrency: e.WORKER_CONCURRENCY,
     jobAttempts: e.JOB_ATTEMPTS,
     jobBackoffMs: e.JOB_BACKOFF_MS,
+    dispatchAckTimeoutMs: e.DISPATCH_ACK_TIMEOUT_MS,
+    sweepIntervalMs: e.SWEEP_INTERVAL_MS,
+    staleDeliveryMs: e.STALE_DELIVERY_MS,
   };
+}
+
+/**
+ * Reads ENV_FILE (default .env) into the environment. Variables already set win, as with dotenv, but an empty one
+ * counts as unset: a container started with APP_ID="" still takes the App that /setup wrote to the file.
+ */
+export function loadEnvFile(env: Record<string, string | undefined> = process.env): void {
+  const file = env.ENV_FILE || DEFAULT_ENV_FILE;
+  if (!existsSync(file)) return;
+  for (const [key, value] of Object.entries(parseEnv(readFileSync(file, "utf8")))) {
+    if (env[key] === undefined || env[key] === "") env[key] = value;
+  }
+}
+
+const clientEnvSchema = envSchema.pick({ PORT: true, HOST: true, DATA_DIR: true }).extend({ ENTOURAGE_API_KEY: optionalText });
+
+/** How a command-line client of a running app (npm run demo) finds it and its key. */
+export interface ClientConfig {
+  /** http://HOST:PORT, on loopback when HOST is a wildcard address. */
+  url: string;
+  /** ENTOURAGE_API_KEY; unset: the key the first start wrote to DATA_DIR/admin-api-key. */
+  apiKey?: string;
+  dataDir: string;
+}
+
+export function loadClientConfig(env: Record<string, string | undefined> = process.env): ClientConfig {
+  const parsed = clientEnvSchema.safeParse(env);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new ConfigError(`${issue.path.join(".")}: ${issue.message}`);
+  }
+  const { PORT, HOST, DATA_DIR, ENTOURAGE_API_KEY } = parsed.data;
+  const host = !HOST || HOST === "0.0.0.0" || HOST === "::" ? "127.0.0.1" : HOST;
+  return { url: `http://${host.includes(":") ? `[${host}]` : host}:${PORT}`, apiKey: ENTOURAGE_API_KEY, dataDir: DATA_DIR };
 }

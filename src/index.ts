@@ -1,10 +1,9 @@
-import { existsSync } from "node:fs";
-import { ConfigError, loadConfig } from "./config.js";
+import { ConfigError, loadConfig, loadEnvFile } from "./config.js";
 import { DataDirLockedError } from "./db/data-dir-lock.js";
 import { createLogger } from "./log.js";
 import { startRuntime } from "./runtime.js";
 
-if (existsSync(".env")) process.loadEnvFile(".env");
+loadEnvFile();
 
 let config;
 try {

@@ -5,18 +5,29 @@ import type { Config } from "./config.js";
 import { openDatabase, type Database } from "./db/data-source.js";
 import { seedEmptyDatabase } from "./first-run.js";
 import { createProbot, type ProbotOptions } from "./github/probot.js";
+import { startWebhookProxy, webhookProxyTarget, type WebhookProxy, type WebhookProxyClientClass } from "./github/webhook-proxy.js";
+import { APP_WEBHOOK_PATH } from "./http/routes/github-app-webhooks.js";
+import { SETUP_PATH } from "./http/routes/setup.js";
 import { buildServer } from "./http/server.js";
 import { localSecret } from "./local-secrets.js";
 import type { Logger } from "./log.js";
 import { createQueue } from "./queue/create-queue.js";
 import { DEFAULT_RETRY } from "./queue/jobs.js";
-import type { JobQueue } from "./queue/queue.js";
+import type { JobHandlers, JobQueue } from "./queue/queue.js";
+import { postTaskComment } from "./github/comments.js";
+import { afterEachJob } from "./queue/after-each-job.js";
+import { OutboxRelay } from "./queue/outbox-relay.js";
+import { Sweeper } from "./queue/sweeper.js";
+import { assignWaiting } from "./queue/workers/assign.js";
+import { dispatch, dispatchTimeout } from "./queue/workers/dispatch.js";
 import { processDelivery } from "./queue/workers/process-delivery.js";
 
 export interface RuntimeOptions {
   probot?: ProbotOptions;
   /** Listen on config.port (default); false leaves the server for `inject` in tests. */
   listen?: boolean;
+  /** Another smee.io client class for WEBHOOK_PROXY_URL, e.g. a stand-in in tests. */
+  webhookProxyClient?: WebhookProxyClientClass;
 }
 
 export interface Runtime {
@@ -25,6 +36,8 @@ export interface Runtime {
   database: Database;
   queue: JobQueue;
   server: FastifyInstance;
+  /** Queues the jobs that committed transactions scheduled. */
+  relay: OutboxRelay;
   probot?: Probot;
   close(): Promise<void>;
 }
@@ -48,28 +61,59 @@ export async function startRuntime(config: Config, log: Logger, options: Runtime
   });
   if (queue.kind === "memory") log.info("using the in-process queue; set REDIS_URL to run BullMQ workers on Redis");
 
+  const relay = new OutboxRelay(db, queue, log);
   let probot: Probot | undefined;
+  let sweeper: Sweeper | undefined;
   if (config.role !== "web") {
     probot = createProbot(config, log, options.probot);
-    await probot.load(entourageApp({ db }));
-    await queue.work({ "process-delivery": processDelivery({ db, probot, log }) }, { concurrency: config.workerConcurrency });
+    await probot.load(entourageApp({ db, readRepositorySettings: config.app !== undefined }));
+    const handlers: JobHandlers = {
+      "process-delivery": processDelivery({ db, probot, log }),
+      assign: assignWaiting({ db }),
+      dispatch: dispatch({ db, ackTimeoutMs: config.dispatchAckTimeoutMs }),
+      "dispatch-timeout": dispatchTimeout({ db }),
+      "github-comment": postTaskComment({ db, probot, appConfigured: config.app !== undefined, log }),
+    };
+    await queue.work(afterEachJob(handlers, () => relay.flushQuietly()), { concurrency: config.workerConcurrency });
+    sweeper = new Sweeper({ db, queue, relay, log, intervalMs: config.sweepIntervalMs, staleAfterMs: config.staleDeliveryMs });
+    sweeper.start();
   }
   if (!config.app && config.role !== "worker") {
-    log.warn(`the GitHub App is not configured: register it at http://localhost:${config.port}/setup or set APP_ID, PRIVATE_KEY and WEBHOOK_SECRET`);
+    const setupUrl = `${config.baseUrl ?? `http://localhost:${config.port}`}${SETUP_PATH}`;
+    log.warn(`the GitHub App is not configured: register it at ${setupUrl} or set APP_ID, PRIVATE_KEY and WEBHOOK_SECRET`);
   }
 
   const server = await buildServer({
-    db, queue, log,
+    db, queue, log, relay,
     appWebhookSecret: config.app?.webhookSecret,
     jwtSecret,
+    jwtTtlSeconds: config.jwtTtlSeconds,
     healthOnly: config.role === "worker",
+    setup: config.app ? undefined : {
+      githubUrl: config.githubUrl,
+      githubApiUrl: config.githubBaseUrl,
+      baseUrl: config.baseUrl,
+      webhookProxyUrl: config.webhookProxyUrl,
+      envFile: config.envFile,
+    },
   });
   if (options.listen !== false) await server.listen({ port: config.port, host: config.host });
+  let webhookProxy: WebhookProxy | undefined;
+  if (config.webhookProxyUrl && config.role !== "worker") {
+    webhookProxy = startWebhookProxy({
+      url: config.webhookProxyUrl,
+      target: webhookProxyTarget(config.host, config.port, APP_WEBHOOK_PATH),
+      log,
+      Client: options.webhookProxyClient,
+    });
+  }
 
   return {
-    config, log, database, queue, server, probot,
+    config, log, database, queue, server, relay, probot,
     async close() {
+      await webhookProxy?.stop();
       await server.close();
+      await sweeper?.stop();
       await queue.close(10_000);
       await database.close();
     },

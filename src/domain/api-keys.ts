@@ -1,6 +1,8 @@
 import { createHash, randomBytes } from "node:crypto";
 import type { ApiKey, ApiKeyRole } from "../db/entities/api-key.js";
 import { sql, type Queryable } from "../db/sql.js";
+import { NotFoundError } from "./errors.js";
+import { pageQuery, toPage, type Page, type PageRequest } from "./pagination.js";
 
 export const API_KEY_PREFIX = "oc_";
 
@@ -8,8 +10,12 @@ export function hashApiKey(key: string): string {
   return createHash("sha256").update(key).digest("hex");
 }
 
+/** An API key as the API lists it: never its hash. */
+export type ApiKeyView = Omit<ApiKey, "key_hash">;
+const VIEW_COLUMNS = "id, org_id, name, role, key_prefix, last_used_at, revoked_at, created_at";
+
 export interface CreatedApiKey {
-  record: Omit<ApiKey, "key_hash">;
+  record: ApiKeyView;
   /** Shown once; only its hash is stored. */
   key: string;
 }
@@ -19,10 +25,10 @@ export async function createApiKey(
   input: { orgId: string; name?: string; role?: ApiKeyRole },
 ): Promise<CreatedApiKey> {
   const key = `${API_KEY_PREFIX}${randomBytes(32).toString("base64url")}`;
-  const result = await sql<ApiKey>(
+  const result = await sql<ApiKeyView>(
     db,
     `INSERT INTO api_keys (org_id, name, role, key_hash, key_prefix) VALUES ($1, $2, $3, $4, $5)
-     RETURNING id, org_id, name, role, key_prefix, last_used_at, revoked_at, created_at`,
+     RETURNING ${VIEW_COLUMNS}`,
     [input.orgId, input.name ?? "default", input.role ?? "admin", hashApiKey(key), key.slice(0, 10)],
   );
   return { record: result.rows[0]!, key };
@@ -38,4 +44,30 @@ export async function authenticateApiKey(db: Queryable, key: string): Promise<Ap
     await sql(db, "UPDATE api_keys SET last_used_at = now() WHERE id = $1", [record.id]);
   }
   return record;
+}
+
+export async function listApiKeys(db: Queryable, orgId: string, page: PageRequest): Promise<Page<ApiKeyView>> {
+  const query = pageQuery(
+    {
+      select: `SELECT ${VIEW_COLUMNS} FROM api_keys`,
+      where: ["org_id = $1"],
+      params: [orgId],
+    },
+    page,
+    "uuid",
+  );
+  const result = await sql<ApiKeyView>(db, query.text, query.params);
+  return toPage(result.rows, query.limit);
+}
+
+/** Revokes the key at once; revoking it again keeps the first revoked_at. */
+export async function revokeApiKey(db: Queryable, orgId: string, id: string): Promise<ApiKeyView> {
+  const result = await sql<ApiKeyView>(
+    db,
+    `UPDATE api_keys SET revoked_at = COALESCE(revoked_at, now()) WHERE id = $1 AND org_id = $2
+     RETURNING ${VIEW_COLUMNS}`,
+    [id, orgId],
+  );
+  if (!result.rows[0]) throw new NotFoundError(`API key ${id}`);
+  return result.rows[0];
 }

@@ -1,7 +1,7 @@
 import { APP_RECEIVER, type Delivery, type DeliveryStatus } from "../db/entities/delivery.js";
 import { sql, type Queryable } from "../db/sql.js";
 import { deliverySummary } from "./delivery-summary.js";
-import { NotFoundError } from "./errors.js";
+import { ConflictError, NotFoundError } from "./errors.js";
 import { eventType } from "./event-types.js";
 import { pageQuery, toPage, type Page, type PageRequest } from "./pagination.js";
 
@@ -97,7 +97,7 @@ export async function recordDeliveryError(db: Queryable, id: string, error: stri
 
 /** The columns a delivery list shows: everything but the payload. */
 const LIST_COLUMNS =
-  "id, webhook_id, github_delivery_id, event_type, action, status, payload_summary, action_taken, task_id, error, attempts, created_at, processed_at";
+  "id, webhook_id, github_delivery_id, event_type, action, status, payload_summary, action_taken, task_id, error, attempts, redeliveries, created_at, processed_at";
 
 export type DeliveryListItem = Omit<Delivery, "payload" | "receiver" | "org_id" | "github_installation_id">;
 
@@ -131,6 +131,27 @@ export async function getDelivery(db: Queryable, orgId: string, webhookId: strin
   );
   if (!result.rows[0]) throw new NotFoundError(`delivery ${id}`);
   return result.rows[0];
+}
+
+/**
+ * Sends a stored delivery back to `received` for another processing round and returns the round's
+ * number, which names its job. A delivery still `received` is being processed and is left alone;
+ * two calls at once reopen it once.
+ */
+export async function reopenDelivery(db: Queryable, orgId: string, webhookId: string, id: string): Promise<{ id: string; round: number }> {
+  const reopened = await sql<{ id: string; redeliveries: number }>(
+    db,
+    `UPDATE webhook_deliveries
+        SET status = 'received', action_taken = NULL, task_id = NULL, error = NULL, processed_at = NULL,
+            redeliveries = redeliveries + 1
+      WHERE id = $1 AND org_id = $2 AND webhook_id = $3 AND status <> 'received'
+      RETURNING id, redeliveries`,
+    [id, orgId, webhookId],
+  );
+  const row = reopened.rows[0];
+  if (row) return { id: row.id, round: row.redeliveries };
+  await getDelivery(db, orgId, webhookId, id);
+  throw new ConflictError(`delivery ${id} is waiting to be processed or being processed`, "delivery_in_progress");
 }
 
 export { APP_RECEIVER };

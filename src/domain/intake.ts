@@ -1,67 +1,116 @@
 import type { DataSource, EntityManager } from "typeorm";
 import type { Delivery } from "../db/entities/delivery.js";
-import type { TaskPriority } from "../db/entities/task.js";
+import type { Task, TaskPriority } from "../db/entities/task.js";
+import type { Webhook, WebhookConfig } from "../db/entities/webhook.js";
 import { sql } from "../db/sql.js";
 import { finishDelivery, type DeliveryOutcome } from "./deliveries.js";
 import { subscribes } from "./event-types.js";
-import { taskDraftFromGitHub, type IssueOrPullRequestPayload } from "./github-tasks.js";
-import { routeDelivery } from "./routing.js";
-import { createTaskFromSource } from "./tasks.js";
+import type { IssueOrPullRequestPayload } from "./github-tasks.js";
+import { routeDelivery, type Route } from "./routing.js";
 
 interface SenderPayload {
   sender?: { type?: string; login?: string };
 }
 
+/** Settings a repository may carry in .github/entourage.yml; the webhook's own config wins where both set one. */
+export interface RepositorySettings {
+  team?: string;
+  auto_assign?: boolean;
+  comment_on_create?: boolean;
+  close_issue?: boolean;
+  label_priorities?: Record<string, TaskPriority>;
+}
+
+/** What a handler works with: the locked delivery, where it goes, and the settings in force. */
+export interface IntakeContext {
+  manager: EntityManager;
+  delivery: Delivery;
+  payload: IssueOrPullRequestPayload & SenderPayload & Record<string, unknown>;
+  webhook: Webhook;
+  installationId: number | null;
+  settings: WebhookConfig & RepositorySettings;
+  /** The team tasks go to: the webhook's, else the repository settings' team slug. */
+  teamId: string | null;
+}
+
+export type IntakeDecision = (context: IntakeContext) => Promise<DeliveryOutcome>;
+
 export function senderIsBot(payload: SenderPayload): boolean {
   return payload.sender?.type === "Bot";
 }
 
-function ignored(reason: string, extra: Partial<DeliveryOutcome> = {}): DeliveryOutcome {
+export function ignored(reason: string, extra: Partial<DeliveryOutcome> = {}): DeliveryOutcome {
   return { status: "ignored", actionTaken: `ignored: ${reason}`, ...extra };
 }
 
+function mergeSettings(webhookConfig: WebhookConfig, repository: RepositorySettings | undefined): WebhookConfig & RepositorySettings {
+  const merged: Record<string, unknown> = { ...(repository ?? {}) };
+  for (const [key, value] of Object.entries(webhookConfig)) if (value !== undefined && value !== null) merged[key] = value;
+  return merged as WebhookConfig & RepositorySettings;
+}
+
+async function teamFor(manager: EntityManager, webhook: Webhook, settings: RepositorySettings): Promise<string | null> {
+  if (webhook.team_id) return webhook.team_id;
+  if (!settings.team) return null;
+  const team = await sql<{ id: string }>(manager, "SELECT id FROM teams WHERE org_id = $1 AND slug = $2", [webhook.org_id, settings.team]);
+  return team.rows[0]?.id ?? null;
+}
+
 /**
- * An opened issue or pull request becomes a task of the delivery's team; the task and the
- * delivery's outcome are written in one transaction, so a retry never makes a second task.
+ * Runs one delivery through `decide` with the delivery row locked, so two workers holding the same
+ * delivery take turns; the outcome is written in the same transaction as the work it describes.
  */
-export async function openTaskFromDelivery(db: DataSource, deliveryId: string): Promise<DeliveryOutcome> {
+export async function handleDelivery(
+  db: DataSource,
+  deliveryId: string,
+  decide: IntakeDecision,
+  repositorySettings?: () => Promise<RepositorySettings | undefined>,
+): Promise<DeliveryOutcome> {
   return db.transaction(async (manager) => {
-    // The row lock makes two workers holding the same delivery take turns.
     const locked = await sql<Delivery>(manager, "SELECT * FROM webhook_deliveries WHERE id = $1 FOR UPDATE", [deliveryId]);
     const delivery = locked.rows[0];
     if (!delivery) throw new Error(`delivery ${deliveryId} does not exist`);
     if (delivery.status !== "received") {
       return { status: delivery.status as DeliveryOutcome["status"], actionTaken: delivery.action_taken, taskId: delivery.task_id };
     }
-    const outcome = await decide(manager, delivery);
+    const outcome = await route(manager, delivery, decide, repositorySettings);
     await finishDelivery(manager, delivery.id, outcome);
     return outcome;
   });
 }
 
-async function decide(db: EntityManager, delivery: Delivery): Promise<DeliveryOutcome> {
-  const routing = await routeDelivery(db, delivery);
+async function route(
+  manager: EntityManager,
+  delivery: Delivery,
+  decide: IntakeDecision,
+  repositorySettings?: () => Promise<RepositorySettings | undefined>,
+): Promise<DeliveryOutcome> {
+  const routing = await routeDelivery(manager, delivery);
   if ("ignored" in routing) return ignored(routing.ignored);
-  const { webhook, installation } = routing.route;
+  const { webhook, installation }: Route = routing.route;
   const where = { webhookId: webhook.id, orgId: webhook.org_id };
-  const payload = delivery.payload as unknown as IssueOrPullRequestPayload & SenderPayload;
+  const payload = delivery.payload as IntakeContext["payload"];
   if (senderIsBot(payload)) return ignored(`sender ${payload.sender?.login ?? "?"} is a bot`, where);
   if (!subscribes(webhook.events, delivery.event_type)) {
     return ignored(`event ${delivery.event_type} is not in the webhook's events`, where);
   }
-  if (!webhook.team_id) return ignored("the webhook has no team_id, so no task is created", where);
-  const labelPriorities = (webhook.config.label_priorities ?? undefined) as Record<string, TaskPriority> | undefined;
-  const draft = taskDraftFromGitHub(payload, { provider: installation ? "github_app" : "github", labelPriorities });
-  const { task, created } = await createTaskFromSource(db, {
-    orgId: webhook.org_id,
-    teamId: webhook.team_id,
-    draft,
-    actor: { type: "webhook", id: webhook.id },
-  });
-  return {
-    status: "processed",
-    actionTaken: `${created ? "task_created" : "task_exists"}:${task.id}`,
-    taskId: task.id,
-    ...where,
+  // Read only for deliveries that get this far: ignored ones cost no GitHub call.
+  const settings = mergeSettings(webhook.config, installation ? await repositorySettings?.() : undefined);
+  const context: IntakeContext = {
+    manager, delivery, payload, webhook, settings,
+    installationId: installation?.github_installation_id ?? null,
+    teamId: await teamFor(manager, webhook, settings),
   };
+  return { ...where, ...(await decide(context)) };
+}
+
+/** The task made from this repository's issue or pull request number, in the webhook's organization. */
+export async function findSourceTask(manager: EntityManager, orgId: string, repository: string, kind: "issue" | "pull_request", number: number): Promise<Task | undefined> {
+  const result = await sql<Task>(
+    manager,
+    `SELECT * FROM tasks WHERE org_id = $1 AND source->>'repository' = $2 AND source->>'kind' = $3
+       AND (source->>'number')::integer = $4 FOR UPDATE`,
+    [orgId, repository, kind, number],
+  );
+  return result.rows[0];
 }

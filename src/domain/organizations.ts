@@ -1,7 +1,7 @@
 import type { Organization } from "../db/entities/organization.js";
 import type { Team } from "../db/entities/team.js";
-import { sql, type Queryable } from "../db/sql.js";
-import { NotFoundError } from "./errors.js";
+import { pgErrorCode, sql, type Queryable } from "../db/sql.js";
+import { ConflictError, NotFoundError } from "./errors.js";
 
 /** Creates the organization if its slug is new; sets github_login when given. */
 export async function ensureOrganization(
@@ -36,4 +36,42 @@ export async function findOrganizationBySlug(db: Queryable, slug: string): Promi
   const result = await sql<Organization>(db, "SELECT * FROM organizations WHERE slug = $1", [slug]);
   if (!result.rows[0]) throw new NotFoundError(`organization ${slug}`);
   return result.rows[0];
+}
+
+/** The caller's own organization; any other id is not found. */
+export async function getOrganization(db: Queryable, orgId: string, id: string): Promise<Organization> {
+  const result = id === orgId ? await sql<Organization>(db, "SELECT * FROM organizations WHERE id = $1", [id]) : undefined;
+  if (!result?.rows[0]) throw new NotFoundError(`organization ${id}`);
+  return result.rows[0];
+}
+
+export interface OrganizationChanges {
+  name?: string;
+  /** null: no GitHub account; installations then link to no organization by login. */
+  githubLogin?: string | null;
+}
+
+/** Changes the caller's own organization; a github_login another organization holds (any case) is a conflict. */
+export async function updateOrganization(db: Queryable, orgId: string, id: string, changes: OrganizationChanges): Promise<Organization> {
+  if (id !== orgId) throw new NotFoundError(`organization ${id}`);
+  const sets = ["updated_at = now()"];
+  const params: unknown[] = [id];
+  if (changes.name !== undefined) {
+    params.push(changes.name);
+    sets.push(`name = $${params.length}`);
+  }
+  if (changes.githubLogin !== undefined) {
+    params.push(changes.githubLogin);
+    sets.push(`github_login = $${params.length}`);
+  }
+  try {
+    const result = await sql<Organization>(db, `UPDATE organizations SET ${sets.join(", ")} WHERE id = $1 RETURNING *`, params);
+    if (!result.rows[0]) throw new NotFoundError(`organization ${id}`);
+    return result.rows[0];
+  } catch (error) {
+    if (pgErrorCode(error) === "23505") {
+      throw new ConflictError(`github_login ${changes.githubLogin} is claimed by another organization`, "github_login_taken");
+    }
+    throw error;
+  }
 }

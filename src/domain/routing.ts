@@ -1,4 +1,4 @@
-import type { Delivery } from "../db/entities/delivery.js";
+import { APP_RECEIVER, type Delivery } from "../db/entities/delivery.js";
 import type { Installation } from "../db/entities/installation.js";
 import type { Webhook } from "../db/entities/webhook.js";
 import { sql, type Queryable } from "../db/sql.js";
@@ -41,7 +41,7 @@ export function normalizeInstallation(row: Installation): Installation {
 }
 
 /** Links the installation to the organization whose github_login is its account, if there is one. */
-async function linkOrganization(db: Queryable, installation: Installation): Promise<string | null> {
+export async function linkOrganization(db: Queryable, installation: Installation): Promise<string | null> {
   if (installation.org_id) return installation.org_id;
   if (!installation.account_login) return null;
   const result = await sql<{ org_id: string }>(
@@ -76,7 +76,8 @@ async function loadWebhook(db: Queryable, id: string): Promise<Webhook | undefin
 
 /** Finds the webhook a delivery belongs to, or why it is ignored. */
 export async function routeDelivery(db: Queryable, delivery: Delivery): Promise<Routing> {
-  if (delivery.webhook_id) {
+  // An App delivery keeps the webhook id found on its first run; a redelivery still routes by installation.
+  if (delivery.receiver !== APP_RECEIVER && delivery.webhook_id) {
     const webhook = await loadWebhook(db, delivery.webhook_id);
     if (!webhook || webhook.deleted_at) return { ignored: "the webhook was deleted" };
     if (!webhook.active) return { ignored: "the webhook is inactive" };

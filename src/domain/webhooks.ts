@@ -1,7 +1,8 @@
 import { randomBytes } from "node:crypto";
+import type { DataSource, EntityManager } from "typeorm";
 import type { Webhook, WebhookConfig } from "../db/entities/webhook.js";
 import { sql, type Queryable } from "../db/sql.js";
-import { NotFoundError, ValidationError } from "./errors.js";
+import { ConflictError, NotFoundError, ValidationError } from "./errors.js";
 import { normalizeEvents } from "./event-types.js";
 import { pageQuery, toPage, type Page, type PageRequest } from "./pagination.js";
 
@@ -75,4 +76,113 @@ export async function listWebhooks(db: Queryable, orgId: string, page: PageReque
   const result = await sql<Webhook>(db, query.text, query.params);
   const paged = toPage(result.rows, query.limit);
   return { data: paged.data.map(webhookView), next_cursor: paged.next_cursor };
+}
+
+/** Locks the organization's webhook row for the rest of the transaction. */
+async function lockWebhook(manager: EntityManager, orgId: string, id: string, options: { withDeleted?: boolean } = {}): Promise<Webhook> {
+  const result = await sql<Webhook>(
+    manager,
+    `SELECT * FROM webhooks WHERE id = $1 AND org_id = $2${options.withDeleted ? "" : " AND deleted_at IS NULL"} FOR UPDATE`,
+    [id, orgId],
+  );
+  if (!result.rows[0]) throw new NotFoundError(`webhook ${id}`);
+  return result.rows[0];
+}
+
+function installationWebhookConflict(id: string, what: string): ConflictError {
+  return new ConflictError(`webhook ${id} belongs to a GitHub App installation: ${what}`, "github_app_webhook");
+}
+
+export interface WebhookChanges {
+  name?: string;
+  /** null detaches the webhook from its team. */
+  teamId?: string | null;
+  events?: string[];
+  active?: boolean;
+  /** Replaces the whole config. */
+  config?: WebhookConfig;
+  /** Sets some keys of the config, keeping the others. */
+  configPatch?: WebhookConfig;
+}
+
+/** Applies the given changes; an installation's webhook keeps the name the installation gave it. */
+export async function updateWebhook(db: DataSource, orgId: string, id: string, changes: WebhookChanges): Promise<Webhook> {
+  const events = changes.events === undefined ? undefined : normalizeEvents(changes.events);
+  return db.transaction(async (manager) => {
+    const webhook = await lockWebhook(manager, orgId, id);
+    if (webhook.provider === "github_app" && changes.name !== undefined) throw installationWebhookConflict(id, "its name cannot be changed");
+    if (changes.teamId) await assertTeamInOrg(manager, orgId, changes.teamId);
+    const assignments: string[] = [];
+    const params: unknown[] = [webhook.id];
+    const assign = (column: string, value: unknown) => {
+      params.push(value);
+      assignments.push(`${column} = $${params.length}`);
+    };
+    if (changes.name !== undefined) assign("name", changes.name);
+    if (changes.teamId !== undefined) assign("team_id", changes.teamId);
+    if (events !== undefined) assign("events", events);
+    if (changes.active !== undefined) assign("active", changes.active);
+    if (changes.config !== undefined) assign("config", JSON.stringify(changes.config));
+    if (changes.configPatch !== undefined) {
+      params.push(JSON.stringify(changes.configPatch));
+      assignments.push(`config = config || $${params.length}::jsonb`);
+    }
+    const updated = await sql<Webhook>(
+      manager,
+      `UPDATE webhooks SET ${[...assignments, "updated_at = now()"].join(", ")} WHERE id = $1 RETURNING *`,
+      params,
+    );
+    return updated.rows[0]!;
+  });
+}
+
+/**
+ * Soft-deletes a webhook: its deliveries stay readable, its endpoint answers 404, its secrets are erased.
+ * Deleting it again changes nothing.
+ */
+export async function deleteWebhook(db: DataSource, orgId: string, id: string): Promise<void> {
+  await db.transaction(async (manager) => {
+    const webhook = await lockWebhook(manager, orgId, id, { withDeleted: true });
+    if (webhook.provider === "github_app") throw installationWebhookConflict(id, "it goes away when the App is uninstalled");
+    if (webhook.deleted_at) return;
+    await sql(
+      manager,
+      `UPDATE webhooks
+          SET deleted_at = now(), active = false, secret = NULL, previous_secret = NULL, previous_secret_expires_at = NULL,
+              updated_at = now()
+        WHERE id = $1`,
+      [webhook.id],
+    );
+  });
+}
+
+export const MAX_SECRET_GRACE_SECONDS = 7 * 24 * 3600;
+
+/**
+ * Replaces the webhook's secret. The secret it replaces keeps working `graceSeconds` more (none by
+ * default); any older one stops at once. The row lock makes concurrent rotations take turns, so the
+ * secret returned by the last one to commit is the one in force.
+ */
+export async function regenerateWebhookSecret(
+  db: DataSource,
+  orgId: string,
+  id: string,
+  graceSeconds = 0,
+): Promise<{ id: string; secret: string }> {
+  return db.transaction(async (manager) => {
+    const webhook = await lockWebhook(manager, orgId, id);
+    if (webhook.provider === "github_app") throw installationWebhookConflict(id, "its deliveries are signed with the App's own secret");
+    const secret = newWebhookSecret();
+    await sql(
+      manager,
+      `UPDATE webhooks
+          SET secret = $2,
+              previous_secret = CASE WHEN $3::integer > 0 THEN secret END,
+              previous_secret_expires_at = CASE WHEN $3::integer > 0 THEN clock_timestamp() + make_interval(secs => $3::integer) END,
+              updated_at = now()
+        WHERE id = $1`,
+      [webhook.id, secret, graceSeconds],
+    );
+    return { id: webhook.id, secret };
+  });
 }

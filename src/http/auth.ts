@@ -1,9 +1,10 @@
-import type { FastifyInstance, FastifyRequest } from "fastify";
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { errors as joseErrors, jwtVerify } from "jose";
 import type { DataSource } from "typeorm";
 import type { ApiKeyRole } from "../db/entities/api-key.js";
 import { authenticateApiKey } from "../domain/api-keys.js";
 import { UnauthorizedError } from "../domain/errors.js";
+import type { Actor } from "../domain/task-events.js";
 
 /** Who is calling: everything they reach is scoped to orgId. */
 export interface Principal {
@@ -63,4 +64,17 @@ export function requirePrincipal(scope: FastifyInstance, options: AuthOptions): 
   scope.addHook("onRequest", async (request) => {
     request.principal = await authenticate(request, options);
   });
+}
+
+/** The principal as the actor of a task change in the audit trail. */
+export function actorOf(principal: Principal): Actor {
+  const [kind, id] = principal.subject.split(/:(.*)/s) as [string, string];
+  return { type: kind === "api_key" ? "api_key" : "user", id };
+}
+
+/** A preHandler for routes only admins may call; agent credentials get 403. */
+export async function adminOnly(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+  if (request.principal.role !== "admin") {
+    await reply.status(403).send({ error: { code: "forbidden", message: "this route needs an admin key or token" } });
+  }
 }

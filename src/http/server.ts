@@ -4,24 +4,39 @@ import fastifySwaggerUi from "@fastify/swagger-ui";
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from "fastify-type-provider-zod";
 import type { DataSource } from "typeorm";
 import type { Logger } from "../log.js";
+import type { OutboxRelay } from "../queue/outbox-relay.js";
 import type { JobQueue } from "../queue/queue.js";
+import { DEFAULT_ACCESS_TOKEN_TTL_SECONDS } from "./access-token.js";
 import { requirePrincipal } from "./auth.js";
 import { errorBody, handleError } from "./errors.js";
+import { agentRoutes } from "./routes/agents.js";
+import { installationRoutes } from "./routes/installations.js";
+import { apiKeyRoutes } from "./routes/api-keys.js";
+import { authRoutes } from "./routes/auth.js";
 import { githubAppWebhookRoutes } from "./routes/github-app-webhooks.js";
 import { healthRoutes } from "./routes/health.js";
+import { orgRoutes } from "./routes/orgs.js";
 import { taskRoutes } from "./routes/tasks.js";
+import { taskWorkflowRoutes } from "./routes/task-workflow.js";
+import { setupRoutes, type SetupOptions } from "./routes/setup.js";
+import { teamRoutes } from "./routes/teams.js";
 import { webhookReceiveRoutes } from "./routes/webhook-receive.js";
 import { webhookRoutes } from "./routes/webhooks.js";
 
 export interface ServerDeps {
   db: DataSource;
   queue: JobQueue;
+  relay: OutboxRelay;
   log: Logger;
   /** The GitHub App's webhook secret; unset while the App is not configured. */
   appWebhookSecret?: string;
   jwtSecret?: string;
+  /** Lifetime of the tokens POST /api/v1/auth/token issues (default 15 minutes). */
+  jwtTtlSeconds?: number;
   /** Serve only health (a worker process). */
   healthOnly?: boolean;
+  /** The /setup manifest flow; given only while no GitHub App is configured. */
+  setup?: SetupOptions;
 }
 
 /** The HTTP server: both webhook endpoints, the REST API and health. */
@@ -36,6 +51,14 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   app.setErrorHandler(handleError);
+  // A keep-alive connection whose request was in flight at close would hold close() for the keep-alive timeout.
+  let closing = false;
+  app.addHook("preClose", async () => {
+    closing = true;
+  });
+  app.addHook("onSend", async (_request, reply) => {
+    if (closing) reply.header("connection", "close");
+  });
   app.setNotFoundHandler((request, reply) =>
     reply.status(404).send(errorBody("not_found", `no route for ${request.method} ${request.url.split("?")[0]}`)));
 
@@ -67,10 +90,18 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   const ingress = { db: deps.db, queue: deps.queue, log: deps.log };
   await app.register(githubAppWebhookRoutes, { deps: ingress, webhookSecret: deps.appWebhookSecret });
   await app.register(webhookReceiveRoutes, { deps: ingress });
+  if (deps.setup) await app.register(setupRoutes, { ...deps.setup, log: deps.log });
   await app.register(async (api) => {
     requirePrincipal(api, { db: deps.db, jwtSecret: deps.jwtSecret });
-    await api.register(webhookRoutes, { db: deps.db });
-    await api.register(taskRoutes, { db: deps.db });
+    await api.register(webhookRoutes, { db: deps.db, queue: deps.queue });
+    await api.register(taskRoutes, { db: deps.db, relay: deps.relay });
+    await api.register(taskWorkflowRoutes, { db: deps.db, relay: deps.relay });
+    await api.register(authRoutes, { jwtSecret: deps.jwtSecret, jwtTtlSeconds: deps.jwtTtlSeconds ?? DEFAULT_ACCESS_TOKEN_TTL_SECONDS });
+    await api.register(apiKeyRoutes, { db: deps.db });
+    await api.register(orgRoutes, { db: deps.db });
+    await api.register(teamRoutes, { db: deps.db });
+    await api.register(agentRoutes, { db: deps.db, relay: deps.relay });
+    await api.register(installationRoutes, { db: deps.db });
   });
   return app;
 }

@@ -2,11 +2,19 @@
 export interface JobPayloads {
   /** Hand one stored webhook delivery to the Probot app. */
   "process-delivery": { deliveryId: string };
+  /** Give the team's waiting tasks to its idle agents. */
+  assign: { teamId: string };
+  /** Tell an assigned agent to start; `round` is the task's dispatch_round when it was assigned. */
+  dispatch: { taskId: number; round: number };
+  /** Free an agent that did not acknowledge its task in time. */
+  "dispatch-timeout": { taskId: number; round: number };
+  /** Post or edit the task's comment on its GitHub issue or pull request. */
+  "github-comment": { taskId: number; kind: "tracked" | "resolved" };
 }
 
 export type JobName = keyof JobPayloads;
 
-export const JOB_NAMES: readonly JobName[] = ["process-delivery"];
+export const JOB_NAMES: readonly JobName[] = ["process-delivery", "assign", "dispatch", "dispatch-timeout", "github-comment"];
 
 export interface RetryPolicy {
   /** Total tries, the first included. */

@@ -8,6 +8,7 @@ import { createApiKey } from "../../src/domain/api-keys.js";
 import { ensureOrganization, ensureTeam } from "../../src/domain/organizations.js";
 import { createLogger } from "../../src/log.js";
 import { startRuntime, type Runtime } from "../../src/runtime.js";
+import { FakeGitHub } from "./fake-github.js";
 import { testPrivateKey } from "./private-key.js";
 import { createRedisPrefix, createTestDatabase, TEST_REDIS_URL } from "./services.js";
 
@@ -22,6 +23,8 @@ export const TestOctokit = ProbotOctokit.defaults((options: Record<string, unkno
 }));
 
 export interface TestRuntime extends Runtime {
+  /** GitHub's API as nock answers it for this test file. */
+  github: FakeGitHub;
   /** Deletes what the test made: its database (or data folder) and its Redis keys. */
   stop(): Promise<void>;
 }
@@ -53,10 +56,13 @@ export async function startTestRuntime(options: TestRuntimeOptions): Promise<Tes
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "silent",
     ...options.env,
   });
+  const github = new FakeGitHub();
   const runtime = await startRuntime(config, createLogger(config.logLevel), { listen: false, probot: { Octokit: TestOctokit } });
   return Object.assign(runtime, {
+    github,
     async stop() {
       await runtime.close();
+      github.close();
       await database?.drop();
       await redis?.clean();
       rmSync(dataDir, { recursive: true, force: true });

@@ -79,3 +79,17 @@ export function signedDelivery(secret: string, event: string, payload: unknown, 
     },
   };
 }
+
+/** An issues event of any action, built on the opened example; `extra` adds fields such as `label` or `changes`. */
+export function issueEvent(action: string, options: ItemOptions = {}, extra: Record<string, unknown> = {}): Record<string, any> {
+  return { ...issueOpened(options), action, ...extra };
+}
+
+/** pull_request.closed, merged or not, with the body that may link issues. */
+export function pullRequestClosed(options: ItemOptions & { merged: boolean }): Record<string, any> {
+  const payload = pullRequestOpened(options);
+  payload.action = "closed";
+  payload.pull_request.merged = options.merged;
+  payload.pull_request.state = "closed";
+  return payload;
+}

@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import pg from "pg";
 import { acquireDataDirLock } from "../../src/db/data-dir-lock.js";
+import { MIGRATIONS } from "../../src/db/migrations/index.js";
 import { hashApiKey } from "../../src/domain/api-keys.js";
 import { createTestDatabase, type TestDatabase } from "../helpers/services.js";
 
@@ -54,7 +55,7 @@ describe("npm run admin", () => {
 
     const key = admin(["keys", "create", "--org", "acme", "--role", "agent"], env);
     expect(JSON.parse(key.stdout)).toMatchObject({ org_id: created.org_id, role: "agent", api_key: expect.stringMatching(/^oc_/) });
-    expect(JSON.parse(admin(["migrate"], env).stdout)).toEqual({ migrations: ["InitialSchema1764115200000"] });
+    expect(JSON.parse(admin(["migrate"], env).stdout)).toEqual({ migrations: MIGRATIONS.map((m) => m.name) });
   });
 
   it("says what is wrong on bad usage, an unknown org and a bad variable", () => {

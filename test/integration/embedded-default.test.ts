@@ -11,9 +11,10 @@ import { waitFor } from "../helpers/wait.js";
 
 let rt: TestRuntime;
 
+// PGlite takes seconds to start, more on a busy machine.
 beforeAll(async () => {
   rt = await startTestRuntime({ label: "embedded", services: false });
-});
+}, 120_000);
 afterAll(async () => {
   await rt?.stop();
 });

@@ -186,6 +186,22 @@ describe("POST /api/github/webhooks", () => {
   });
 });
 
+describe("redelivering an App delivery", () => {
+  it("routes it by installation again and makes no second task", async () => {
+    const res = await post("issues", issueOpened({ owner: "acme-corp", repo: "web", number: 4200, installationId: INSTALLATION }));
+    const first = await settled(res.json().delivery_id);
+    const again = await rt.server.inject({ method: "POST", url: `/api/v1/webhooks/${first.webhook_id}/deliveries/${res.json().delivery_id}/redeliver`, headers: { "x-api-key": acme.apiKey } });
+    expect(again.statusCode).toBe(202);
+    const second = await settled(res.json().delivery_id);
+    expect(second).toMatchObject({ status: "processed", task_id: first.task_id, action_taken: `task_exists:${first.task_id}` });
+    // Suspended installations are checked on a redelivery too.
+    await sql(rt.database.dataSource, "UPDATE installations SET suspended_at = now() WHERE github_installation_id = $1", [INSTALLATION]);
+    await rt.server.inject({ method: "POST", url: `/api/v1/webhooks/${first.webhook_id}/deliveries/${res.json().delivery_id}/redeliver`, headers: { "x-api-key": acme.apiKey } });
+    expect((await settled(res.json().delivery_id)).action_taken).toBe(`ignored: installation ${INSTALLATION} is suspended`);
+    await sql(rt.database.dataSource, "UPDATE installations SET suspended_at = NULL WHERE github_installation_id = $1", [INSTALLATION]);
+  });
+});
+
 describe("read endpoints", () => {
   it("need an API key", async () => {
     for (const url of ["/api/v1/webhooks", "/api/v1/tasks/1", `/api/v1/teams/${acme.teamId}/tasks`]) {

@@ -25,6 +25,8 @@ export interface Delivery {
   task_id: number | null;
   error: string | null;
   attempts: number;
+  /** How many times an admin sent it back to processing; names each round's job. */
+  redeliveries: number;
   created_at: Date;
   processed_at: Date | null;
 }
@@ -48,6 +50,7 @@ export const DeliveryEntity = new EntitySchema<Delivery>({
     task_id: { type: "integer", nullable: true },
     error: { type: "text", nullable: true },
     attempts: { type: "integer", default: 0 },
+    redeliveries: { type: "integer", default: 0 },
     created_at: createdAt,
     processed_at: { ...timestamp, nullable: true },
   },

@@ -31,6 +31,14 @@ export interface Task {
   tags: string[];
   assignee_id: string | null;
   source: TaskSource | null;
+  /** The webhook whose delivery made the task, if one did. */
+  webhook_id: string | null;
+  /** Assign to an idle agent of the team when one is free. */
+  auto_assign: boolean;
+  /** Counts assignments, so that a stale dispatch or timeout job recognises itself. */
+  dispatch_round: number;
+  dispatched_at: Date | null;
+  acknowledged_at: Date | null;
   created_at: Date;
   updated_at: Date;
   completed_at: Date | null;
@@ -51,6 +59,11 @@ export const TaskEntity = new EntitySchema<Task>({
     tags: { type: "text", array: true, default: [] },
     assignee_id: { type: "uuid", nullable: true },
     source: { type: "jsonb", nullable: true },
+    webhook_id: { type: "uuid", nullable: true },
+    auto_assign: { type: "boolean", default: false },
+    dispatch_round: { type: "integer", default: 0 },
+    dispatched_at: { ...timestamp, nullable: true },
+    acknowledged_at: { ...timestamp, nullable: true },
     created_at: createdAt,
     updated_at: updatedAt,
     completed_at: { ...timestamp, nullable: true },

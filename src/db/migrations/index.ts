@@ -1,3 +1,5 @@
 import { InitialSchema1764115200000 } from "./1764115200000-initial-schema.js";
+import { AgentsAtWork1764201600000 } from "./1764201600000-agents-at-work.js";
+import { DeliveryRedeliveries1764217800000 } from "./1764217800000-delivery-redeliveries.js";
 
-export const MIGRATIONS = [InitialSchema1764115200000];
+export const MIGRATIONS = [InitialSchema1764115200000, AgentsAtWork1764201600000, DeliveryRedeliveries1764217800000];

@@ -3,10 +3,23 @@ import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import type { DataSource } from "typeorm";
 import { z } from "zod";
 import { TASK_PRIORITIES, TASK_STATUSES } from "../../db/entities/task.js";
-import { NotFoundError } from "../../domain/errors.js";
-import { getTask, listTeamTasks } from "../../domain/tasks.js";
 import { sql } from "../../db/sql.js";
+import { NotFoundError } from "../../domain/errors.js";
+import { createTask, getTask, listTeamTasks, updateTask } from "../../domain/tasks.js";
+import type { OutboxRelay } from "../../queue/outbox-relay.js";
+import { actorOf } from "../auth.js";
 import { pageQuery } from "../schemas.js";
+
+const TAGS = ["tasks"];
+const MAX_TASK_ID = 2_147_483_647;
+
+// Text is stored exactly as sent; Postgres text cannot hold NUL characters.
+const withoutNul = (v: string) => !v.includes("\u0000");
+const title = z.string().min(1).max(500)
+  .refine((v) => v.trim().length > 0, "must not be blank")
+  .refine(withoutNul, "must not contain NUL characters");
+const description = z.string().max(65_536).refine(withoutNul, "must not contain NUL characters");
+const tags = z.array(z.string().min(1).max(100).refine(withoutNul, "must not contain NUL characters")).max(50);
 
 const taskFilters = pageQuery.extend({
   status: z.enum(TASK_STATUSES).optional(),
@@ -16,12 +29,40 @@ const taskFilters = pageQuery.extend({
   repository: z.string().min(1).optional(),
 });
 
-export async function taskRoutes(scope: FastifyInstance, opts: { db: DataSource }): Promise<void> {
+const teamParams = z.object({ team_id: z.uuid() });
+const taskParams = z.object({ id: z.coerce.number().int().positive().max(MAX_TASK_ID) });
+
+const createBody = z.strictObject({
+  title,
+  description: description.optional(),
+  priority: z.enum(TASK_PRIORITIES).default("medium"),
+  tags: tags.optional(),
+  assignee_id: z.uuid().optional(),
+  parent_id: z.number().int().positive().max(MAX_TASK_ID).optional(),
+});
+
+const updateBody = z
+  .strictObject({
+    title: title.optional(),
+    description: description.optional(),
+    priority: z.enum(TASK_PRIORITIES).optional(),
+    tags: tags.optional(),
+    assignee_id: z.uuid().nullable().optional(),
+    status: z.enum(TASK_STATUSES).optional(),
+  })
+  .refine((v) => Object.keys(v).length > 0, "name at least one of title, description, priority, tags, assignee_id, status");
+
+export async function taskRoutes(scope: FastifyInstance, opts: { db: DataSource; relay: OutboxRelay }): Promise<void> {
   const app = scope.withTypeProvider<ZodTypeProvider>();
   const { db } = opts;
 
   app.get("/api/v1/teams/:team_id/tasks", {
-    schema: { params: z.object({ team_id: z.uuid() }), querystring: taskFilters },
+    schema: {
+      tags: TAGS,
+      summary: "List a team's tasks, newest first; filter by status, priority, tag, assignee_id, repository",
+      params: teamParams,
+      querystring: taskFilters,
+    },
   }, async (request) => {
     const { orgId } = request.principal;
     const team = await sql(db, "SELECT 1 FROM teams WHERE id = $1 AND org_id = $2", [request.params.team_id, orgId]);
@@ -30,7 +71,39 @@ export async function taskRoutes(scope: FastifyInstance, opts: { db: DataSource 
     return listTeamTasks(db, orgId, request.params.team_id, filters, { limit, cursor });
   });
 
+  app.post("/api/v1/teams/:team_id/tasks", {
+    schema: { tags: TAGS, summary: "Create a task in the team (status todo)", params: teamParams, body: createBody },
+  }, async (request, reply) => {
+    const body = request.body;
+    const task = await createTask(db, {
+      orgId: request.principal.orgId,
+      teamId: request.params.team_id,
+      title: body.title,
+      description: body.description,
+      priority: body.priority,
+      tags: body.tags,
+      assigneeId: body.assignee_id,
+      parentId: body.parent_id,
+      actor: actorOf(request.principal),
+    });
+    await opts.relay.flushQuietly();
+    return reply.status(201).send(task);
+  });
+
   app.get("/api/v1/tasks/:id", {
-    schema: { params: z.object({ id: z.coerce.number().int().positive().max(2_147_483_647) }) },
+    schema: { tags: TAGS, summary: "Show a task", params: taskParams },
   }, async (request) => getTask(db, request.principal.orgId, request.params.id));
+
+  app.patch("/api/v1/tasks/:id", {
+    schema: {
+      tags: TAGS,
+      summary: "Change a task's title, description, priority, tags, assignee or status (through the state machine)",
+      params: taskParams,
+      body: updateBody,
+    },
+  }, async (request) => {
+    const task = await updateTask(db, request.principal.orgId, request.params.id, request.body, actorOf(request.principal));
+    await opts.relay.flushQuietly();
+    return task;
+  });
 }

@@ -1,0 +1,311 @@
+// npm run bench: the app (web + worker processes on PostgreSQL and Redis) side by side with a plain
+// Probot receiver, in one run. See bench/README.md for what each phase measures and the knobs.
+import { execFile } from "node:child_process";
+import { generateKeyPairSync, randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { setTimeout as sleep } from "node:timers/promises";
+import { promisify } from "node:util";
+import { Children, freePort } from "./lib/children.mjs";
+import { sendDeliveries } from "./lib/load.mjs";
+import { deliveryMaker, issueNumbers, issueOpenedTemplate, PAYLOAD_OWNER } from "./lib/payloads.mjs";
+import { summarizeProfile } from "./lib/profile.mjs";
+import { printReport, targets } from "./lib/report.mjs";
+import { appDatabase, cleanRedisPrefix, createDatabase, deliveryQueue, dropDatabase, leftoverDatabases, round } from "./lib/services.mjs";
+import { loadSettings, SettingsError } from "./lib/settings.mjs";
+
+const { fetch } = globalThis;
+const BASELINE_SCRIPT = fileURLToPath(new URL("./baseline-receiver.mjs", import.meta.url));
+const FAKE_GITHUB_SCRIPT = fileURLToPath(new URL("./fake-github.mjs", import.meta.url));
+const READY_TIMEOUT_MS = 60_000;
+const POLL_MS = 100;
+/** A run's database is `<stem>_<pid>_<random>`, its Redis prefix `bench_<pid>_<random>`. */
+const DATABASE_STEM = "entourage_bench";
+const redisPrefix = (runId) => `bench_${runId}`;
+
+/** Undo steps, run last-in first-out once, on success, failure or Ctrl-C. */
+const undo = [];
+let children;
+let cleaning;
+
+function cleanup() {
+  cleaning ??= (async () => {
+    await children?.stopAll().catch(() => children.killAllNow());
+    for (const step of undo.reverse()) {
+      try {
+        await step();
+      } catch (error) {
+        console.error(`bench: cleanup step failed: ${error.message}`);
+      }
+    }
+  })();
+  return cleaning;
+}
+
+for (const signal of ["SIGINT", "SIGTERM"]) {
+  process.once(signal, () => {
+    console.error(`\nbench: ${signal}, stopping the processes and removing the database`);
+    void cleanup().finally(() => process.exit(signal === "SIGINT" ? 130 : 143));
+  });
+}
+process.on("exit", () => children?.killAllNow());
+
+async function waitUntil(what, timeoutMs, check) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    children.check();
+    const value = await check().catch(() => undefined);
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(POLL_MS);
+  }
+}
+
+/** A service URL fit for the results file. */
+function withoutPassword(url) {
+  const parsed = new URL(url);
+  if (parsed.password) parsed.password = "***";
+  return parsed.toString();
+}
+
+const answers = (port, urlPath) => async () => (await fetch(`http://127.0.0.1:${port}${urlPath}`)).ok;
+
+async function main(settings, results) {
+  const dist = path.join(settings.appDir, "dist");
+  if (!existsSync(path.join(dist, "index.js"))) throw new SettingsError(`${dist}/index.js is missing: run npm run build first`);
+  // Runs killed outright (SIGKILL) leave their database and keys behind: remove those first.
+  for (const name of await leftoverDatabases(settings.postgresUrl, DATABASE_STEM)) {
+    await dropDatabase(settings.postgresUrl, name);
+    await cleanRedisPrefix(settings.redisUrl, redisPrefix(name.slice(DATABASE_STEM.length + 1)));
+    console.log(`bench: removed ${name}, left by a run that was killed`);
+  }
+  const runId = `${process.pid}_${randomBytes(3).toString("hex")}`;
+  const workDir = mkdtempSync(path.join(os.tmpdir(), "entourage-bench-"));
+  let keepLogs = true;
+  undo.push(() => (keepLogs ? undefined : rmSync(workDir, { recursive: true, force: true })));
+  children = new Children(workDir);
+  console.log(`bench: logs in ${workDir}`);
+
+  const database = await createDatabase(settings.postgresUrl, `${DATABASE_STEM}_${runId}`);
+  undo.push(() => database.drop());
+  const prefix = redisPrefix(runId);
+  undo.push(() => cleanRedisPrefix(settings.redisUrl, prefix));
+
+  // The workers call GitHub (installation tokens, repository settings, comments): a stand-in answers on this machine.
+  const githubPort = await freePort();
+  children.start("github", FAKE_GITHUB_SCRIPT, { cwd: path.dirname(FAKE_GITHUB_SCRIPT), port: githubPort, env: { PORT: String(githubPort) } });
+  await waitUntil("the stand-in GitHub API", READY_TIMEOUT_MS, answers(githubPort, "/_bench/calls"));
+
+  const secret = randomBytes(24).toString("hex");
+  const env = {
+    DATABASE_URL: database.url,
+    REDIS_URL: settings.redisUrl,
+    QUEUE_PREFIX: prefix,
+    APP_ID: "424242",
+    PRIVATE_KEY: generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey.export({ type: "pkcs1", format: "pem" }).toString(),
+    WEBHOOK_SECRET: secret,
+    JWT_SECRET: randomBytes(32).toString("hex"),
+    LOG_LEVEL: "warn",
+    HOST: "127.0.0.1",
+    DATA_DIR: path.join(workDir, "data"),
+    GHE_HOST: `127.0.0.1:${githubPort}`,
+    GHE_PROTOCOL: "http",
+    ...(settings.workerConcurrency ? { WORKER_CONCURRENCY: String(settings.workerConcurrency) } : {}),
+  };
+
+  // The organization the payloads' owner belongs to, with one team: the App's deliveries become its tasks.
+  await promisify(execFile)(process.execPath, [path.join(dist, "cli", "admin.js"), "bootstrap", "--org", "bench", "--github-login", PAYLOAD_OWNER],
+    { cwd: workDir, env: { ...process.env, ...env }, timeout: READY_TIMEOUT_MS });
+
+  const db = appDatabase(database.url);
+  undo.push(() => db.close());
+  const queue = deliveryQueue(settings.redisUrl, prefix);
+  undo.push(() => queue.close());
+
+  const profiles = [];
+  /** With BENCH_PROFILE=1 each app process writes a V8 CPU profile next to the results when it stops. */
+  const profiled = (name) => {
+    if (!settings.profile) return [];
+    const file = `${results.started_at.replace(/[:.]/g, "-")}-${name}.cpuprofile`;
+    profiles.push({ name, file: path.join(settings.resultsDir, file) });
+    return ["--cpu-prof", `--cpu-prof-dir=${settings.resultsDir}`, `--cpu-prof-name=${file}`];
+  };
+  const webPort = await freePort();
+  children.start("web", path.join(dist, "index.js"), {
+    cwd: workDir,
+    port: webPort,
+    env: { ...env, ROLE: "web", PORT: String(webPort) },
+    nodeArgs: profiled("web"),
+  });
+  const baselinePort = await freePort();
+  children.start("baseline", BASELINE_SCRIPT, {
+    cwd: path.dirname(BASELINE_SCRIPT),
+    port: baselinePort,
+    env: { PORT: String(baselinePort), APP_ID: env.APP_ID, PRIVATE_KEY: env.PRIVATE_KEY, WEBHOOK_SECRET: secret },
+  });
+  await waitUntil("the web process", READY_TIMEOUT_MS, answers(webPort, "/api/v1/health"));
+  await waitUntil("the baseline receiver", READY_TIMEOUT_MS, answers(baselinePort, "/health"));
+
+  const workers = [];
+  let workerStarts = 0;
+  /** Starts or stops worker processes until `count` of them work the delivery queue. */
+  async function setWorkers(count) {
+    while (workers.length > count) await children.stop(workers.pop());
+    const started = [];
+    while (workers.length < count) {
+      const port = await freePort();
+      workerStarts += 1;
+      const name = `worker-${workerStarts}`;
+      const worker = children.start(name, path.join(dist, "index.js"), {
+        cwd: workDir,
+        port,
+        env: { ...env, ROLE: "worker", PORT: String(port) },
+        nodeArgs: profiled(name),
+      });
+      workers.push(worker);
+      started.push(worker);
+    }
+    for (const worker of started) await waitUntil(worker.name, READY_TIMEOUT_MS, answers(worker.port, "/api/v1/health"));
+    await waitUntil(`${count} queue workers`, READY_TIMEOUT_MS, async () => (await queue.workers()) === count);
+  }
+
+  /** Waits until no delivery of the phase is left in `received`: deliveries that never get processed mean the app is broken here. */
+  async function drain(tag) {
+    try {
+      await waitUntil(`the ${tag} deliveries to be processed`, settings.drainTimeoutS * 1000, async () => (await db.waitingIn(tag)) === 0);
+    } catch (error) {
+      children.check();
+      const left = await db.waitingIn(tag);
+      const lastError = await db.lastError(tag);
+      throw new Error(`${left} ${tag} deliveries still waiting after ${settings.drainTimeoutS} s${lastError ? `; last processing error: ${lastError}` : ""}`, { cause: error });
+    }
+  }
+
+  const numbers = issueNumbers();
+  const templates = new Map([...settings.sizes, ...settings.rateSizes, settings.processingSize].map((size) => [size.name, issueOpenedTemplate(size.bytes)]));
+  const send = (port, size, tag, options) => {
+    const template = templates.get(size.name);
+    return sendDeliveries({ port, makeDelivery: deliveryMaker({ template, secret, tag, numbers }), connections: settings.connections, ...options });
+  };
+  const say = (line) => console.log(`bench: ${line}`);
+
+  if (settings.phases.has("ingest")) {
+    // Workers are stopped: this is the web process alone, storing and queueing every delivery.
+    await setWorkers(0);
+    results.ingest = [];
+    for (const size of settings.sizes) {
+      const row = { size: size.name, payload_bytes: templates.get(size.name).bytes };
+      for (const [key, port] of [["baseline", baselinePort], ["app", webPort]]) {
+        say(`ingest ${size.name} → ${key}: ${settings.warmupS} s warm-up, ${settings.durationS} s at ${settings.connections} connections`);
+        if (settings.warmupS > 0) await send(port, size, "warmup", { durationS: settings.warmupS });
+        children.check();
+        row[key] = await send(port, size, `ingest-${size.name}`, { durationS: settings.durationS });
+        children.check();
+      }
+      row.ratio = round(row.app.requests_per_s / row.baseline.requests_per_s, 2);
+      results.ingest.push(row);
+    }
+    say(`processing the ingest backlog with ${settings.workers} worker processes`);
+    const started = Date.now();
+    await setWorkers(settings.workers);
+    await drain("warmup");
+    for (const row of results.ingest) {
+      await drain(`ingest-${row.size}`);
+      row.app.stored = await db.phase(`ingest-${row.size}`);
+    }
+    results.backlog_seconds = round((Date.now() - started) / 1000, 1);
+  }
+
+  if (settings.phases.has("rate")) {
+    await setWorkers(settings.rateWorkers);
+    results.rate = [];
+    for (const size of settings.rateSizes) {
+      say(`fixed rate ${settings.rate} req/s, ${size.name}, ${settings.rateWorkers} worker process(es): ${settings.rateDurationS} s`);
+      if (settings.warmupS > 0) await send(webPort, size, "warmup", { durationS: settings.warmupS, overallRate: settings.rate });
+      const load = await send(webPort, size, `rate-${size.name}`, { durationS: settings.rateDurationS, overallRate: settings.rate });
+      await drain(`rate-${size.name}`);
+      await drain("warmup");
+      results.rate.push({ size: size.name, workers: settings.rateWorkers, target_rate: settings.rate, ...load, stored: await db.phase(`rate-${size.name}`) });
+    }
+  }
+
+  const { processingSize } = settings;
+  if (settings.phases.has("scaling")) {
+    results.scaling = [];
+    for (const count of settings.scalingWorkers) {
+      const tag = `scale-${count}`;
+      say(`scaling: ${settings.scalingDeliveries} deliveries (${processingSize.name}) queued, then ${count} worker process(es)`);
+      await queue.pause();
+      await setWorkers(count);
+      const load = await send(webPort, processingSize, tag, { amount: settings.scalingDeliveries, connections: Math.min(settings.connections, settings.scalingDeliveries) });
+      const resumedAt = Date.now();
+      await queue.resume();
+      await drain(tag);
+      const stored = await db.phase(tag);
+      const seconds = stored.last_processed ? (new Date(stored.last_processed).getTime() - resumedAt) / 1000 : null;
+      results.scaling.push({
+        workers: count,
+        deliveries: settings.scalingDeliveries,
+        accepted: load.ok,
+        processed: stored.processed,
+        seconds: seconds === null ? null : round(seconds, 2),
+        processed_per_s: seconds ? round(stored.processed / seconds, 0) : null,
+        tasks: stored.tasks,
+      });
+    }
+  }
+
+  if (settings.phases.has("bulk")) {
+    await setWorkers(settings.workers);
+    say(`${settings.bulkDeliveries} deliveries (${processingSize.name}) at ${settings.connections} connections, ${settings.workers} worker processes running`);
+    const started = Date.now();
+    const load = await send(webPort, processingSize, "bulk", { amount: settings.bulkDeliveries, connections: Math.min(settings.connections, settings.bulkDeliveries) });
+    await drain("bulk");
+    const stored = await db.phase("bulk");
+    results.bulk = { deliveries: settings.bulkDeliveries, workers: settings.workers, ...load, stored,
+      seconds_to_last_task: round((Date.now() - started) / 1000, 1) };
+    if (stored.tasks !== stored.deliveries) results.bulk.sample_problem = await db.sampleProblem("bulk");
+  }
+
+  results.totals = await db.totals();
+  results.github_calls = await (await fetch(`http://127.0.0.1:${githubPort}/_bench/calls`)).json();
+  // Stopped by SIGTERM, so profiled processes write their profiles.
+  await children.stopAll();
+  if (settings.profile) results.profiles = profiles.filter((p) => existsSync(p.file)).map((p) => ({ process: p.name, ...summarizeProfile(p.file) }));
+  keepLogs = false;
+}
+
+const startedAt = new Date();
+const results = {
+  started_at: startedAt.toISOString(),
+  machine: { cpus: os.cpus().length, cpu_model: os.cpus()[0]?.model, node: process.version, load_average_at_start: os.loadavg().map((l) => round(l, 2)) },
+};
+let exitCode = 0;
+try {
+  const settings = loadSettings();
+  results.settings = { ...settings, phases: [...settings.phases], postgresUrl: withoutPassword(settings.postgresUrl), redisUrl: withoutPassword(settings.redisUrl) };
+  mkdirSync(settings.resultsDir, { recursive: true });
+  try {
+    await main(settings, results);
+  } catch (error) {
+    exitCode = 1;
+    results.error = error.message;
+    console.error(`bench: ${error instanceof SettingsError ? error.message : error.stack}`);
+  } finally {
+    await cleanup();
+  }
+  results.finished_at = new Date().toISOString();
+  results.seconds = round((Date.now() - startedAt.getTime()) / 1000, 0);
+  results.targets = targets(results);
+  const file = path.join(settings.resultsDir, `${results.started_at.replace(/[:.]/g, "-")}.json`);
+  writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
+  printReport(results, settings);
+  console.log(`\nresults: ${path.relative(process.cwd(), file)}`);
+} catch (error) {
+  exitCode = 1;
+  console.error(`bench: ${error instanceof SettingsError ? error.message : error.stack}`);
+  await cleanup();
+}
+process.exit(exitCode);

@@ -1,0 +1,101 @@
+import type { EntityManager } from "typeorm";
+import type { Agent } from "../db/entities/agent.js";
+import type { Task } from "../db/entities/task.js";
+import { sql, type Queryable } from "../db/sql.js";
+import { scheduleJob } from "./outbox.js";
+import { recordTaskEvent, SYSTEM_ACTOR, type Actor } from "./task-events.js";
+
+/** Engineers first, then the agent idle the longest, ties by name; locked rows belong to another assignment. */
+const NEXT_IDLE_AGENT = `
+  SELECT * FROM agents
+   WHERE team_id = $1 AND status = 'idle'
+   ORDER BY (role = 'engineer') DESC, idle_since ASC NULLS LAST, name ASC
+   LIMIT 1
+   FOR UPDATE SKIP LOCKED`;
+
+/** The most urgent waiting task first, then the oldest. */
+const NEXT_WAITING_TASK = `
+  SELECT * FROM tasks
+   WHERE team_id = $1 AND status = 'todo' AND assignee_id IS NULL AND auto_assign
+   ORDER BY CASE priority WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'medium' THEN 2 ELSE 3 END, created_at, id
+   LIMIT 1
+   FOR UPDATE SKIP LOCKED`;
+
+/**
+ * Hands `task` to an agent: a new dispatch round (so jobs of an earlier assignment do nothing),
+ * the audit row, and a dispatch job that tells the agent to start after the transaction commits.
+ */
+export async function giveTask(manager: EntityManager, task: Task, agent: Pick<Agent, "id" | "name">, actor: Actor): Promise<Task> {
+  const updated = await sql<Task>(
+    manager,
+    `UPDATE tasks SET assignee_id = $2, dispatch_round = dispatch_round + 1, dispatched_at = NULL,
+            acknowledged_at = NULL, updated_at = now()
+      WHERE id = $1 RETURNING *`,
+    [task.id, agent.id],
+  );
+  const assigned = updated.rows[0]!;
+  await recordTaskEvent(manager, assigned, { type: "task.assigned", actor, data: { agent_id: agent.id, agent_name: agent.name } });
+  await scheduleJob(manager, "dispatch", { taskId: assigned.id, round: assigned.dispatch_round },
+    { jobId: `dispatch-${assigned.id}-${assigned.dispatch_round}` });
+  if (task.assignee_id && task.assignee_id !== agent.id) await releaseAgent(manager, task.assignee_id);
+  return assigned;
+}
+
+/** Takes the task away from its agent; the agent is free again once none of its tasks is open. */
+export async function unassignTask(manager: EntityManager, task: Task, actor: Actor): Promise<Task> {
+  if (!task.assignee_id) return task;
+  const updated = (await sql<Task>(
+    manager,
+    `UPDATE tasks SET assignee_id = NULL, dispatch_round = dispatch_round + 1, dispatched_at = NULL,
+            acknowledged_at = NULL, updated_at = now()
+      WHERE id = $1 RETURNING *`,
+    [task.id],
+  )).rows[0]!;
+  await recordTaskEvent(manager, updated, { type: "task.unassigned", actor, data: { agent_id: task.assignee_id } });
+  await releaseAgent(manager, task.assignee_id);
+  return updated;
+}
+
+/** Auto-assignment: the agent is reserved (working) at once, so that no other task takes it. */
+export async function assignTask(manager: EntityManager, task: Task, agent: Agent, actor: Actor): Promise<Task> {
+  await sql(manager, "UPDATE agents SET status = 'working', idle_since = NULL, updated_at = now() WHERE id = $1", [agent.id]);
+  return giveTask(manager, task, agent, actor);
+}
+
+/** Tries to give a freshly created auto-assign task to an idle agent; it waits in `todo` when none is free. */
+export async function assignIfIdleAgent(manager: EntityManager, task: Task): Promise<Task> {
+  const agent = (await sql<Agent>(manager, NEXT_IDLE_AGENT, [task.team_id])).rows[0];
+  if (!agent) {
+    // Another transaction may be freeing an agent right now: the assign job looks again after commits.
+    await scheduleJob(manager, "assign", { teamId: task.team_id });
+    return task;
+  }
+  return assignTask(manager, task, agent, SYSTEM_ACTOR);
+}
+
+/** Pairs one idle agent with one waiting task of the team; false when no pair is free. */
+export async function assignOne(manager: EntityManager, teamId: string): Promise<boolean> {
+  const task = (await sql<Task>(manager, NEXT_WAITING_TASK, [teamId])).rows[0];
+  if (!task) return false;
+  const agent = (await sql<Agent>(manager, NEXT_IDLE_AGENT, [teamId])).rows[0];
+  if (!agent) return false;
+  await assignTask(manager, task, agent, SYSTEM_ACTOR);
+  return true;
+}
+
+/**
+ * Makes an agent idle when none of its tasks is still open, and asks for the team's waiting
+ * tasks to be handed out again.
+ */
+export async function releaseAgent(db: Queryable, agentId: string): Promise<void> {
+  const released = await sql<Agent>(
+    db,
+    `UPDATE agents SET status = 'idle', idle_since = now(), updated_at = now()
+      WHERE id = $1 AND status = 'working'
+        AND NOT EXISTS (SELECT 1 FROM tasks WHERE assignee_id = $1 AND status NOT IN ('done', 'cancelled', 'archived'))
+      RETURNING *`,
+    [agentId],
+  );
+  const agent = released.rows[0];
+  if (agent) await scheduleJob(db, "assign", { teamId: agent.team_id });
+}

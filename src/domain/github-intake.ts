@@ -1,0 +1,144 @@
+import { sql } from "../db/sql.js";
+import type { Task } from "../db/entities/task.js";
+import { assignIfIdleAgent } from "./assignment.js";
+import type { DeliveryOutcome } from "./deliveries.js";
+import { labelNames, taskDraftFromGitHub } from "./github-tasks.js";
+import { findSourceTask, ignored, type IntakeContext, type IntakeDecision } from "./intake.js";
+import { scheduleJob } from "./outbox.js";
+import { priorityFromLabels } from "./priorities.js";
+import { FINISHED } from "./task-states.js";
+import { moveLockedTask } from "./task-moves.js";
+import { createTaskFromSource } from "./tasks.js";
+import { recordTaskEvent, SYSTEM_ACTOR, type Actor } from "./task-events.js";
+
+function webhookActor(context: IntakeContext): Actor {
+  return { type: "webhook", id: context.webhook.id };
+}
+
+function item(context: IntakeContext) {
+  const isPullRequest = context.payload.pull_request !== undefined;
+  return { item: (context.payload.pull_request ?? context.payload.issue)!, kind: isPullRequest ? "pull_request" as const : "issue" as const };
+}
+
+async function sourceTask(context: IntakeContext): Promise<Task | undefined> {
+  const { item: it, kind } = item(context);
+  return findSourceTask(context.manager, context.webhook.org_id, context.payload.repository.full_name, kind, it.number);
+}
+
+function done(action: string, task: Task): DeliveryOutcome {
+  return { status: "processed", actionTaken: `${action}:${task.id}`, taskId: task.id };
+}
+
+/** issues.opened, pull_request.opened: a new task for the team, assigned at once when an agent is idle. */
+export const openTask: IntakeDecision = async (context) => {
+  if (!context.teamId) return ignored("the webhook has no team_id, so no task is created");
+  const draft = taskDraftFromGitHub(context.payload, {
+    provider: context.installationId !== null ? "github_app" : "github",
+    labelPriorities: context.settings.label_priorities,
+  });
+  const autoAssign = context.settings.auto_assign === true;
+  const { task, created } = await createTaskFromSource(context.manager, {
+    orgId: context.webhook.org_id, teamId: context.teamId, draft, actor: webhookActor(context),
+    webhookId: context.webhook.id, autoAssign,
+  });
+  if (!created) return done("task_exists", task);
+  const assigned = autoAssign ? await assignIfIdleAgent(context.manager, task) : task;
+  if (context.settings.comment_on_create !== false) {
+    await scheduleJob(context.manager, "github-comment", { taskId: task.id, kind: "tracked" }, { jobId: `comment-${task.id}-tracked` });
+  }
+  return done("task_created", assigned);
+};
+
+/** issues.closed cancels the task unless it is done; issues.reopened brings a finished task back to todo. */
+export const syncIssueState: IntakeDecision = async (context) => {
+  const task = await sourceTask(context);
+  if (!task) return ignored(`no task for ${context.delivery.event_type.split(".")[0]} #${item(context).item.number}`);
+  const action = context.payload.action as string;
+  if (action === "closed") {
+    if (FINISHED.includes(task.status)) return done("task_unchanged", task);
+    return done("task_cancelled", await moveLockedTask(context.manager, task, "cancelled", SYSTEM_ACTOR, { system: true }));
+  }
+  if (task.status !== "cancelled" && task.status !== "done") return done("task_unchanged", task);
+  const reopened = await moveLockedTask(context.manager, task, "todo", SYSTEM_ACTOR, { system: true });
+  const cleared = (await sql<Task>(context.manager, "UPDATE tasks SET assignee_id = NULL, dispatched_at = NULL, acknowledged_at = NULL WHERE id = $1 RETURNING *", [reopened.id])).rows[0]!;
+  if (cleared.auto_assign) await scheduleJob(context.manager, "assign", { teamId: cleared.team_id });
+  return done("task_reopened", cleared);
+};
+
+/** issues.labeled / unlabeled / edited: priority, tags, title and description follow the issue. */
+export const syncIssueContent: IntakeDecision = async (context) => {
+  const task = await sourceTask(context);
+  if (!task) return ignored(`no task for ${context.delivery.event_type.split(".")[0]} #${item(context).item.number}`);
+  const { item: it } = item(context);
+  const label = (context.payload.label as { name?: string } | undefined)?.name;
+  let tags = task.tags;
+  if (context.payload.action === "labeled" && label && !tags.includes(label)) tags = [...tags, label];
+  if (context.payload.action === "unlabeled" && label) tags = tags.filter((t) => t !== label);
+  const draft = taskDraftFromGitHub(context.payload, { provider: task.source!.provider, labelPriorities: context.settings.label_priorities });
+  const next = {
+    title: draft.title,
+    description: draft.description,
+    priority: priorityFromLabels(labelNames(it), context.settings.label_priorities),
+    tags,
+  };
+  const changes: Record<string, { from: unknown; to: unknown }> = {};
+  for (const key of Object.keys(next) as (keyof typeof next)[]) {
+    if (JSON.stringify(task[key]) !== JSON.stringify(next[key])) changes[key] = { from: task[key], to: next[key] };
+  }
+  if (Object.keys(changes).length === 0) return done("task_unchanged", task);
+  const updated = (await sql<Task>(
+    context.manager,
+    "UPDATE tasks SET title = $2, description = $3, priority = $4, tags = $5, updated_at = now() WHERE id = $1 RETURNING *",
+    [task.id, next.title, next.description, next.priority, next.tags],
+  )).rows[0]!;
+  await recordTaskEvent(context.manager, updated, { type: "task.updated", actor: webhookActor(context), data: { changes } });
+  return done("task_updated", updated);
+};
+
+const CLOSING_KEYWORD = /\b(?:close[sd]?|fix(?:e[sd])?|resolve[sd]?)\s*:?\s+#(\d+)\b/gi;
+const TASK_TRAILER = /^Entourage-Task:\s*#?(\d+)\s*$/gim;
+
+/** Issue numbers a pull request body closes (`Fixes #12`) and task ids it names (`Entourage-Task: 601`). */
+export function linkedReferences(body: string | null | undefined): { issues: number[]; tasks: number[] } {
+  const text = body ?? "";
+  const issues = [...text.matchAll(CLOSING_KEYWORD)].map((m) => Number(m[1]));
+  const tasks = [...text.matchAll(TASK_TRAILER)].map((m) => Number(m[1]));
+  return { issues: [...new Set(issues)], tasks: [...new Set(tasks)] };
+}
+
+async function completeThroughMerging(context: IntakeContext, task: Task): Promise<boolean> {
+  if (FINISHED.includes(task.status)) return false;
+  const merging = await moveLockedTask(context.manager, task, "merging", SYSTEM_ACTOR, { system: true });
+  await moveLockedTask(context.manager, merging, "done", SYSTEM_ACTOR, { system: true });
+  return true;
+}
+
+/**
+ * pull_request.closed: merged, the pull request's own task and every task it links move to done
+ * (through merging); closed without merging, its own task is cancelled.
+ */
+export const syncPullRequestClosed: IntakeDecision = async (context) => {
+  const pr = context.payload.pull_request as unknown as { number: number; merged?: boolean; body?: string | null };
+  const own = await sourceTask(context);
+  if (!pr.merged) {
+    if (!own || FINISHED.includes(own.status)) return own ? done("task_unchanged", own) : ignored(`no task for pull_request #${pr.number}`);
+    return done("task_cancelled", await moveLockedTask(context.manager, own, "cancelled", SYSTEM_ACTOR, { system: true }));
+  }
+  const refs = linkedReferences(pr.body);
+  const linked: Task[] = [];
+  for (const number of refs.issues) {
+    const task = await findSourceTask(context.manager, context.webhook.org_id, context.payload.repository.full_name, "issue", number);
+    if (task) linked.push(task);
+  }
+  if (refs.tasks.length > 0) {
+    const named = await sql<Task>(context.manager, "SELECT * FROM tasks WHERE org_id = $1 AND id = ANY($2::integer[]) ORDER BY id FOR UPDATE", [context.webhook.org_id, refs.tasks]);
+    linked.push(...named.rows);
+  }
+  const completed: number[] = [];
+  for (const task of own ? [own, ...linked] : linked) {
+    if (completed.includes(task.id)) continue;
+    if (await completeThroughMerging(context, task)) completed.push(task.id);
+  }
+  if (completed.length === 0) return ignored(`pull_request #${pr.number} links no open task`);
+  return { status: "processed", actionTaken: `tasks_done:${completed.join(",")}`, taskId: completed[0]! };
+};

@@ -1,0 +1,27 @@
+import type { ActorType } from "../db/entities/task-event.js";
+import type { Task, TaskStatus } from "../db/entities/task.js";
+import { sql, type Queryable } from "../db/sql.js";
+import { uuid7 } from "../db/uuid7.js";
+
+/** Who made a change: recorded with every task event. */
+export interface Actor {
+  type: ActorType;
+  id: string | null;
+}
+
+export const SYSTEM_ACTOR: Actor = { type: "system", id: null };
+
+export async function recordTaskEvent(
+  db: Queryable,
+  task: Pick<Task, "id" | "org_id">,
+  event: { type: string; from?: TaskStatus | null; to?: TaskStatus | null; actor: Actor; data?: Record<string, unknown> },
+): Promise<void> {
+  await sql(
+    db,
+    // clock_timestamp, not the transaction's start: events of one task sort in the order they were written.
+    `INSERT INTO task_events (id, task_id, org_id, type, from_status, to_status, actor_type, actor_id, data, created_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, clock_timestamp())`,
+    [uuid7(), task.id, task.org_id, event.type, event.from ?? null, event.to ?? null, event.actor.type, event.actor.id,
+      JSON.stringify(event.data ?? {})],
+  );
+}

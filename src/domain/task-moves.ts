@@ -1,0 +1,92 @@
+import type { DataSource, EntityManager } from "typeorm";
+import type { Task, TaskStatus } from "../db/entities/task.js";
+import { sql } from "../db/sql.js";
+import { releaseAgent } from "./assignment.js";
+import { ConflictError, NotFoundError } from "./errors.js";
+import { scheduleJob } from "./outbox.js";
+import { canMove, FINISHED, TRANSITIONS } from "./task-states.js";
+import { recordTaskEvent, SYSTEM_ACTOR, type Actor } from "./task-events.js";
+
+export interface MoveOptions {
+  /** A system move (GitHub sync, parent completion) may skip steps of the state machine. */
+  system?: boolean;
+}
+
+export async function lockTask(manager: EntityManager, orgId: string | null, taskId: number): Promise<Task> {
+  const result = await sql<Task>(
+    manager,
+    `SELECT * FROM tasks WHERE id = $1${orgId ? " AND org_id = $2" : ""} FOR UPDATE`,
+    orgId ? [taskId, orgId] : [taskId],
+  );
+  if (!result.rows[0]) throw new NotFoundError(`task ${taskId}`);
+  return result.rows[0];
+}
+
+async function unfinishedDependencies(manager: EntityManager, taskId: number): Promise<number[]> {
+  const result = await sql<{ id: number }>(
+    manager,
+    `SELECT t.id FROM task_dependencies d JOIN tasks t ON t.id = d.depends_on_id
+      WHERE d.task_id = $1 AND t.status NOT IN ('done', 'archived') ORDER BY t.id`,
+    [taskId],
+  );
+  return result.rows.map((r) => r.id);
+}
+
+/**
+ * Moves a locked task to `to` inside the caller's transaction, with everything that follows:
+ * the audit row, freeing its agent, closing a parent whose sub-tasks are all finished, and the
+ * GitHub resolution comment. Moving to the status it already has changes nothing.
+ */
+export async function moveLockedTask(manager: EntityManager, task: Task, to: TaskStatus, actor: Actor, options: MoveOptions = {}): Promise<Task> {
+  const from = task.status;
+  if (from === to) return task;
+  if (!options.system && !canMove(from, to)) {
+    const allowed = TRANSITIONS[from];
+    throw new ConflictError(
+      `task #${task.id} cannot move from ${from} to ${to}; allowed: ${allowed.length ? allowed.join(", ") : "none"}`,
+      "illegal_transition",
+    );
+  }
+  if (to === "in_progress" && !options.system) {
+    const blockers = await unfinishedDependencies(manager, task.id);
+    if (blockers.length > 0) {
+      throw new ConflictError(`task #${task.id} is blocked by unfinished dependencies: ${blockers.map((id) => `#${id}`).join(", ")}`, "blocked_by_dependencies");
+    }
+  }
+  const moved = (await sql<Task>(
+    manager,
+    `UPDATE tasks SET status = $2, updated_at = now(),
+            completed_at = CASE WHEN $2 IN ('done', 'cancelled') THEN now() WHEN $2 = 'archived' THEN completed_at ELSE NULL END,
+            acknowledged_at = CASE WHEN $2 = 'in_progress' THEN COALESCE(acknowledged_at, now()) ELSE acknowledged_at END
+      WHERE id = $1 RETURNING *`,
+    [task.id, to],
+  )).rows[0]!;
+  await recordTaskEvent(manager, moved, { type: "task.status_changed", from, to, actor, data: options.system ? { system: true } : {} });
+
+  if (FINISHED.includes(to) && !FINISHED.includes(from)) {
+    if (moved.assignee_id) await releaseAgent(manager, moved.assignee_id);
+    if (to === "done" && moved.source) await scheduleJob(manager, "github-comment", { taskId: moved.id, kind: "resolved" }, { jobId: `comment-${moved.id}-resolved` });
+    if (moved.parent_id !== null) await closeParentIfFinished(manager, moved.parent_id);
+  }
+  return moved;
+}
+
+/** A parent moves to done by itself once every sub-task is done or cancelled, at least one done. */
+async function closeParentIfFinished(manager: EntityManager, parentId: number): Promise<void> {
+  const parent = await lockTask(manager, null, parentId);
+  if (FINISHED.includes(parent.status)) return;
+  const children = await sql<{ open: number; done: number }>(
+    manager,
+    `SELECT count(*) FILTER (WHERE status NOT IN ('done', 'cancelled', 'archived'))::integer AS open,
+            count(*) FILTER (WHERE status IN ('done', 'archived'))::integer AS done
+       FROM tasks WHERE parent_id = $1`,
+    [parentId],
+  );
+  const { open, done } = children.rows[0]!;
+  if (open === 0 && done > 0) await moveLockedTask(manager, parent, "done", SYSTEM_ACTOR, { system: true });
+}
+
+/** Moves a task of the organization, in a transaction of its own. */
+export async function moveTask(db: DataSource, orgId: string, taskId: number, to: TaskStatus, actor: Actor, options: MoveOptions = {}): Promise<Task> {
+  return db.transaction(async (manager) => moveLockedTask(manager, await lockTask(manager, orgId, taskId), to, actor, options));
+}

@@ -1,0 +1,75 @@
+import type { FastifyInstance } from "fastify";
+import type { ZodTypeProvider } from "fastify-type-provider-zod";
+import type { DataSource } from "typeorm";
+import { z } from "zod";
+import { AGENT_ROLES, AGENT_STATUSES } from "../../db/entities/agent.js";
+import { createAgent, getAgent, listAgents, updateAgent } from "../../domain/agents.js";
+import type { OutboxRelay } from "../../queue/outbox-relay.js";
+import { adminOnly } from "../auth.js";
+import { errorBody } from "../errors.js";
+import { idParams, jsonObject, nameText, pageQuery } from "../schemas.js";
+
+const teamParams = z.object({ team_id: z.uuid() });
+const agentName = nameText(100);
+
+const createBody = z.strictObject({
+  name: agentName,
+  role: z.enum(AGENT_ROLES),
+  config: jsonObject.optional(),
+});
+
+const patchBody = z.strictObject({
+  name: agentName.optional(),
+  role: z.enum(AGENT_ROLES).optional(),
+  config: jsonObject.optional(),
+  status: z.enum(AGENT_STATUSES).optional(),
+}).refine((body) => Object.keys(body).length > 0, { message: "give at least one of name, role, config, status" });
+
+export async function agentRoutes(scope: FastifyInstance, opts: { db: DataSource; relay: OutboxRelay }): Promise<void> {
+  const app = scope.withTypeProvider<ZodTypeProvider>();
+  const { db } = opts;
+
+  app.post("/api/v1/teams/:team_id/agents", {
+    schema: { tags: ["agents"], summary: "Add an agent to a team (it starts idle)", params: teamParams, body: createBody },
+    preHandler: adminOnly,
+  }, async (request, reply) => {
+    const agent = await db.transaction((manager) => createAgent(manager, request.principal.orgId, request.params.team_id, request.body));
+    await opts.relay.flushQuietly();
+    return reply.status(201).send(agent);
+  });
+
+  app.get("/api/v1/teams/:team_id/agents", {
+    schema: {
+      tags: ["agents"],
+      summary: "List a team's agents, newest first; filter by status, role",
+      params: teamParams,
+      querystring: pageQuery.extend({ status: z.enum(AGENT_STATUSES).optional(), role: z.enum(AGENT_ROLES).optional() }),
+    },
+  }, async (request) => {
+    const { limit, cursor, ...filters } = request.query;
+    return listAgents(db, request.principal.orgId, request.params.team_id, filters, { limit, cursor });
+  });
+
+  app.get("/api/v1/agents/:id", {
+    schema: { tags: ["agents"], summary: "Show an agent", params: idParams },
+  }, async (request) => getAgent(db, request.principal.orgId, request.params.id));
+
+  app.patch("/api/v1/agents/:id", {
+    schema: {
+      tags: ["agents"],
+      summary: "Change an agent's name, role, config (replaced whole) or status; agent credentials may change only the status",
+      params: idParams,
+      body: patchBody,
+    },
+  }, async (request, reply) => {
+    const { status, ...fields } = request.body;
+    // Agents report their own status; renaming or reconfiguring them is an admin's job.
+    if (request.principal.role !== "admin" && Object.keys(fields).length > 0) {
+      return reply.status(403).send(errorBody("forbidden", "agent credentials may change only status; name, role and config need an admin key or token"));
+    }
+    const agent = await updateAgent(db, request.principal.orgId, request.params.id, { ...fields, status });
+    // An agent that became idle may be given a waiting task.
+    await opts.relay.flushQuietly();
+    return agent;
+  });
+}

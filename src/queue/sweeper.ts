@@ -1,0 +1,62 @@
+import type { DataSource } from "typeorm";
+import { sql } from "../db/sql.js";
+import type { Logger } from "../log.js";
+import type { OutboxRelay } from "./outbox-relay.js";
+import type { JobQueue } from "./queue.js";
+
+export interface SweeperOptions {
+  db: DataSource;
+  queue: JobQueue;
+  relay: OutboxRelay;
+  log: Logger;
+  intervalMs: number;
+  /** A delivery still `received` this long after it arrived is queued again. */
+  staleAfterMs: number;
+}
+
+/**
+ * Queues what was stored but not queued: scheduled jobs left in the outbox, and deliveries left
+ * `received` (the queue was down when they arrived, or a worker died). Job ids make it harmless
+ * to queue something that is already waiting.
+ */
+export class Sweeper {
+  private timer?: NodeJS.Timeout;
+  private running?: Promise<void>;
+
+  constructor(private readonly options: SweeperOptions) {}
+
+  start(): void {
+    this.timer = setInterval(() => {
+      this.running ??= this.sweep().catch((error: Error) => {
+        this.options.log.warn({ err: error.message }, "sweep failed; trying again on the next tick");
+      }).finally(() => {
+        this.running = undefined;
+      });
+    }, this.options.intervalMs);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    await this.running;
+  }
+
+  async sweep(): Promise<void> {
+    await this.options.relay.flush();
+    const stale = await sql<{ id: string }>(
+      this.options.db,
+      `SELECT id FROM webhook_deliveries WHERE status = 'received' AND created_at < now() - ($1 * interval '1 millisecond')
+        ORDER BY created_at LIMIT 500`,
+      [this.options.staleAfterMs],
+    );
+    if (stale.rows.length > 0) {
+      // A job id of its own per minute: the original job may be kept as failed in Redis, and processing twice is harmless.
+      const minute = Math.floor(Date.now() / 60_000);
+      await this.options.queue.addBulk("process-delivery", stale.rows.map((row) => ({
+        payload: { deliveryId: row.id },
+        options: { jobId: `delivery-${row.id}-s${minute}` },
+      })));
+      this.options.log.info({ deliveries: stale.rows.length }, "queued deliveries left in received");
+    }
+  }
+}

@@ -1,0 +1,36 @@
+import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
+import { startTestRuntime, type TestRuntime } from "../helpers/app-runtime.js";
+import { autoAssigningOrg } from "../helpers/auto-assign.js";
+import { issueOpened } from "../helpers/github-events.js";
+import { deliverToApp } from "../helpers/http.js";
+import { waitFor } from "../helpers/wait.js";
+
+let rt: TestRuntime;
+
+beforeAll(async () => {
+  rt = await startTestRuntime({ label: "dispatch_timeout", env: { DISPATCH_ACK_TIMEOUT_MS: "400", SWEEP_INTERVAL_MS: "200" } });
+});
+afterAll(async () => {
+  await rt?.stop();
+});
+
+describe("dispatch", () => {
+  it("frees an agent that does not acknowledge in time and dispatches the task to another", async () => {
+    const org = await autoAssigningOrg(rt, [{ name: "sleepy", role: "engineer" }, { name: "wakeful", role: "manager" }]);
+    const d = await deliverToApp(rt, "issues", issueOpened({ owner: org.owner, number: 300, installationId: org.installationId }));
+    const task = (await org.api.get(`/api/v1/tasks/${d.task_id}`)).body;
+    expect(task.assignee_id).toBe(org.agents.sleepy);
+    const moved = await waitFor(async () => {
+      const t = (await org.api.get(`/api/v1/tasks/${d.task_id}`)).body;
+      return t.assignee_id === org.agents.wakeful && t.dispatched_at ? t : undefined;
+    }, 10_000, "re-dispatch");
+    expect(moved.status).toBe("todo");
+    expect((await org.api.get(`/api/v1/agents/${org.agents.sleepy}`)).body.status).toBe("paused");
+    const types = ((await org.api.get(`/api/v1/tasks/${d.task_id}/events?limit=200`)).body.data as { type: string }[]).map((e) => e.type).reverse();
+    expect(types.slice(0, 5)).toEqual(["task.created", "task.assigned", "task.dispatched", "task.dispatch_expired", "task.assigned"]);
+    // Acknowledged in time, the second agent keeps it.
+    expect((await org.api.post(`/api/v1/tasks/${d.task_id}/acknowledge`)).status).toBe(200);
+    await new Promise((r) => setTimeout(r, 800));
+    expect((await org.api.get(`/api/v1/tasks/${d.task_id}`)).body.assignee_id).toBe(org.agents.wakeful);
+  });
+});

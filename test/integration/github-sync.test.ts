@@ -1,0 +1,124 @@
+import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
+import { sql } from "../../src/db/sql.js";
+import { linkedReferences } from "../../src/domain/github-intake.js";
+import { startTestRuntime, type TestRuntime } from "../helpers/app-runtime.js";
+import { autoAssigningOrg, type AutoAssigningOrg } from "../helpers/auto-assign.js";
+import { issueEvent, issueOpened, pullRequestClosed, pullRequestOpened } from "../helpers/github-events.js";
+import { deliverToApp } from "../helpers/http.js";
+
+let rt: TestRuntime;
+let org: AutoAssigningOrg;
+
+beforeAll(async () => {
+  rt = await startTestRuntime({ label: "github_sync" });
+  org = await autoAssigningOrg(rt, [], { auto_assign: false });
+});
+afterAll(async () => {
+  await rt?.stop();
+});
+
+async function task(id: number) {
+  return (await org.api.get(`/api/v1/tasks/${id}`)).body;
+}
+
+async function open(number: number, labels: string[] = []) {
+  const d = await deliverToApp(rt, "issues", issueOpened({ owner: org.owner, repo: "sync", number, labels, installationId: org.installationId }));
+  return d.task_id!;
+}
+
+function event(action: string, number: number, extra: Record<string, unknown> = {}, labels: string[] = []) {
+  return deliverToApp(rt, "issues", issueEvent(action, { owner: org.owner, repo: "sync", number, labels, installationId: org.installationId }, extra));
+}
+
+describe("two-way sync with GitHub", () => {
+  it("issues.closed cancels, issues.reopened brings it back to todo, as system moves", async () => {
+    const id = await open(1);
+    const closed = await event("closed", 1);
+    expect(closed).toMatchObject({ status: "processed", action_taken: `task_cancelled:${id}` });
+    expect((await task(id)).status).toBe("cancelled");
+    const reopened = await event("reopened", 1);
+    expect(reopened.action_taken).toBe(`task_reopened:${id}`);
+    expect((await task(id)).status).toBe("todo");
+    const events = (await org.api.get(`/api/v1/tasks/${id}/events`)).body.data as { from: string; to: string; actor_type: string; data: { system?: boolean } }[];
+    expect(events.slice(0, 2).map((e) => [e.from, e.to, e.actor_type, e.data.system])).toEqual([["cancelled", "todo", "system", true], ["todo", "cancelled", "system", true]]);
+  });
+
+  it("a done task stays done when its issue is closed", async () => {
+    const id = await open(2);
+    for (const status of ["in_progress", "in_review", "in_approval", "merging", "done"]) await org.api.post(`/api/v1/tasks/${id}/status`, { status });
+    expect((await event("closed", 2)).action_taken).toBe(`task_unchanged:${id}`);
+    expect((await task(id)).status).toBe("done");
+  });
+
+  it("labels recompute priority and tags; an edit updates title and description", async () => {
+    const id = await open(3, ["bug"]);
+    await sql(rt.database.dataSource, "UPDATE tasks SET tags = array_append(tags, 'kept-by-hand') WHERE id = $1", [id]);
+    expect((await event("labeled", 3, { label: { name: "P0" } }, ["bug", "P0"])).action_taken).toBe(`task_updated:${id}`);
+    expect(await task(id)).toMatchObject({ priority: "critical", tags: ["github", "issue", "bug", "kept-by-hand", "P0"] });
+    await event("unlabeled", 3, { label: { name: "P0" } }, ["bug"]);
+    expect(await task(id)).toMatchObject({ priority: "medium", tags: ["github", "issue", "bug", "kept-by-hand"] });
+    const edited = issueEvent("edited", { owner: org.owner, repo: "sync", number: 3, title: "A better title", body: "More detail", labels: ["bug"], installationId: org.installationId }, { changes: { title: { from: "old" } } });
+    await deliverToApp(rt, "issues", edited);
+    expect(await task(id)).toMatchObject({ title: "[GitHub] A better title", description: `GitHub Issue #3\n\nMore detail\n\nhttps://github.com/${org.owner}/sync/issues/3` });
+  });
+
+  it("a merged pull request that says Fixes #N moves the issue's task to done through merging", async () => {
+    const issueTask = await open(4);
+    const named = await open(5);
+    const pr = await deliverToApp(rt, "pull_request", pullRequestOpened({ owner: org.owner, repo: "sync", number: 40, installationId: org.installationId }));
+    const merged = await deliverToApp(rt, "pull_request", pullRequestClosed({ owner: org.owner, repo: "sync", number: 40, merged: true, installationId: org.installationId, body: `Fixes #4\n\nEntourage-Task: ${named}` }));
+    expect(merged.status).toBe("processed");
+    for (const id of [issueTask, named, pr.task_id!]) {
+      expect((await task(id)).status).toBe("done");
+      const moves = ((await org.api.get(`/api/v1/tasks/${id}/events`)).body.data as { type: string; to: string }[]).filter((e) => e.type === "task.status_changed").map((e) => e.to).reverse();
+      expect(moves).toEqual(["merging", "done"]);
+    }
+  });
+
+  it("a pull request closed without merging cancels its own task only", async () => {
+    const issueTask = await open(6);
+    const pr = await deliverToApp(rt, "pull_request", pullRequestOpened({ owner: org.owner, repo: "sync", number: 41, installationId: org.installationId }));
+    await deliverToApp(rt, "pull_request", pullRequestClosed({ owner: org.owner, repo: "sync", number: 41, merged: false, installationId: org.installationId, body: "Fixes #6" }));
+    expect((await task(pr.task_id!)).status).toBe("cancelled");
+    expect((await task(issueTask)).status).toBe("todo");
+  });
+
+  it("reads .github/entourage.yml, and the webhook's own config wins where both set a value", async () => {
+    const other = await autoAssigningOrg(rt, [], { auto_assign: false, comment_on_create: true });
+    await sql(rt.database.dataSource, "INSERT INTO teams (org_id, slug, name) VALUES ($1, 'frontend', 'Frontend')", [other.tenant.orgId]);
+    await sql(rt.database.dataSource, "UPDATE webhooks SET team_id = NULL WHERE org_id = $1", [other.tenant.orgId]);
+    rt.github.settings.set(`${other.owner}/configured`, "team: frontend\ncomment_on_create: false\nlabel_priorities:\n  sev1: critical\n");
+    const d = await deliverToApp(rt, "issues", issueOpened({ owner: other.owner, repo: "configured", number: 1, labels: ["sev1"], installationId: other.installationId }));
+    expect([d.status, d.error]).toEqual(["processed", null]);
+    const created = (await other.api.get(`/api/v1/tasks/${d.task_id}`)).body;
+    const frontend = (await sql<{ id: string }>(rt.database.dataSource, "SELECT id FROM teams WHERE org_id = $1 AND slug = 'frontend'", [other.tenant.orgId])).rows[0]!;
+    expect(created).toMatchObject({ team_id: frontend.id, priority: "critical" });
+    // comment_on_create is true in the webhook config, so the repository's false loses.
+    const comments = await (async () => {
+      for (let i = 0; i < 100 && rt.github.commentsOn(`${other.owner}/configured`, 1).length === 0; i++) await new Promise((r) => setTimeout(r, 50));
+      return rt.github.commentsOn(`${other.owner}/configured`, 1);
+    })();
+    expect(comments).toHaveLength(1);
+  });
+});
+
+describe("a repository settings file that does not parse", () => {
+  it("is ignored: the task is still made with the webhook's settings", async () => {
+    rt.github.settings.set(`${org.owner}/broken`, "team: [unclosed\n");
+    const d = await deliverToApp(rt, "issues", issueOpened({ owner: org.owner, repo: "broken", number: 1, installationId: org.installationId }));
+    expect([d.status, d.error]).toEqual(["processed", null]);
+    expect((await task(d.task_id!)).team_id).toBe(org.tenant.teamId);
+  });
+});
+
+describe("linkedReferences", () => {
+  it.each([
+    ["Fixes #12", [12], []],
+    ["closes #3 and resolves #4, fixed #5", [3, 4, 5], []],
+    ["See #9 for context", [], []],
+    ["Entourage-Task: 601\nEntourage-Task: #602", [], [601, 602]],
+    [null, [], []],
+  ])("%j", (body, issues, tasks) => {
+    expect(linkedReferences(body)).toEqual({ issues, tasks });
+  });
+});
