@@ -11,6 +11,6 @@ export default {
   },
   transformIgnorePatterns: ["/node_modules/(?!content-disposition/)"],
   testMatch: ["**/*.test.ts"],
-  testTimeout: 30000,
+  testTimeout: 60000,
   maxWorkers: 2,
 };

@@ -18,6 +18,7 @@ const ROUTES = [
   }]],
   ["GET", /^\/repos\/[^/]+\/[^/]+\/contents\//, "read repository file", () => [404, { message: "Not Found" }]],
   ["GET", /^\/repos\/[^/]+\/[^/]+\/issues\/\d+\/comments$/, "list comments", () => [200, []]],
+  ["GET", /^\/app\/hook\/deliveries$/, "list app deliveries", () => [200, []]],
   ["POST", /^\/repos\/[^/]+\/[^/]+\/issues\/\d+\/comments$/, "create comment", () => [201, { id: nextId++, body: "" }]],
   ["PATCH", /^\/repos\/[^/]+\/[^/]+\/issues\/comments\/\d+$/, "update comment", () => [200, { id: nextId++ }]],
   ["PATCH", /^\/repos\/[^/]+\/[^/]+\/issues\/\d+$/, "update issue", () => [200, { state: "closed" }]],

@@ -72,10 +72,21 @@ function withoutPassword(url) {
 
 const answers = (port, urlPath) => async () => (await fetch(`http://127.0.0.1:${port}${urlPath}`)).ok;
 
+/** A database and a Redis prefix of the run's own, removed at the end. */
+async function scratchServices(settings, id) {
+  const database = await createDatabase(settings.postgresUrl, `${DATABASE_STEM}_${id}`);
+  undo.push(() => database.drop());
+  const prefix = redisPrefix(id);
+  undo.push(() => cleanRedisPrefix(settings.redisUrl, prefix));
+  const db = appDatabase(database.url);
+  undo.push(() => db.close());
+  return { database, prefix, db };
+}
+
 async function main(settings, results) {
   const dist = path.join(settings.appDir, "dist");
   if (!existsSync(path.join(dist, "index.js"))) throw new SettingsError(`${dist}/index.js is missing: run npm run build first`);
-  // Runs killed outright (SIGKILL) leave their database and keys behind: remove those first.
+  // Runs killed outright (SIGKILL) leave their databases and keys behind: remove those first.
   for (const name of await leftoverDatabases(settings.postgresUrl, DATABASE_STEM)) {
     await dropDatabase(settings.postgresUrl, name);
     await cleanRedisPrefix(settings.redisUrl, redisPrefix(name.slice(DATABASE_STEM.length + 1)));
@@ -87,11 +98,7 @@ async function main(settings, results) {
   undo.push(() => (keepLogs ? undefined : rmSync(workDir, { recursive: true, force: true })));
   children = new Children(workDir);
   console.log(`bench: logs in ${workDir}`);
-
-  const database = await createDatabase(settings.postgresUrl, `${DATABASE_STEM}_${runId}`);
-  undo.push(() => database.drop());
-  const prefix = redisPrefix(runId);
-  undo.push(() => cleanRedisPrefix(settings.redisUrl, prefix));
+  const say = (line) => console.log(`bench: ${line}`);
 
   // The workers call GitHub (installation tokens, repository settings, comments): a stand-in answers on this machine.
   const githubPort = await freePort();
@@ -99,14 +106,13 @@ async function main(settings, results) {
   await waitUntil("the stand-in GitHub API", READY_TIMEOUT_MS, answers(githubPort, "/_bench/calls"));
 
   const secret = randomBytes(24).toString("hex");
-  const env = {
-    DATABASE_URL: database.url,
+  const appEnv = {
     REDIS_URL: settings.redisUrl,
-    QUEUE_PREFIX: prefix,
     APP_ID: "424242",
     PRIVATE_KEY: generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey.export({ type: "pkcs1", format: "pem" }).toString(),
     WEBHOOK_SECRET: secret,
     JWT_SECRET: randomBytes(32).toString("hex"),
+    ENCRYPTION_KEY: randomBytes(32).toString("hex"),
     LOG_LEVEL: "warn",
     HOST: "127.0.0.1",
     DATA_DIR: path.join(workDir, "data"),
@@ -114,15 +120,6 @@ async function main(settings, results) {
     GHE_PROTOCOL: "http",
     ...(settings.workerConcurrency ? { WORKER_CONCURRENCY: String(settings.workerConcurrency) } : {}),
   };
-
-  // The organization the payloads' owner belongs to, with one team: the App's deliveries become its tasks.
-  await promisify(execFile)(process.execPath, [path.join(dist, "cli", "admin.js"), "bootstrap", "--org", "bench", "--github-login", PAYLOAD_OWNER],
-    { cwd: workDir, env: { ...process.env, ...env }, timeout: READY_TIMEOUT_MS });
-
-  const db = appDatabase(database.url);
-  undo.push(() => db.close());
-  const queue = deliveryQueue(settings.redisUrl, prefix);
-  undo.push(() => queue.close());
 
   const profiles = [];
   /** With BENCH_PROFILE=1 each app process writes a V8 CPU profile next to the results when it stops. */
@@ -132,42 +129,76 @@ async function main(settings, results) {
     profiles.push({ name, file: path.join(settings.resultsDir, file) });
     return ["--cpu-prof", `--cpu-prof-dir=${settings.resultsDir}`, `--cpu-prof-name=${file}`];
   };
-  const webPort = await freePort();
-  children.start("web", path.join(dist, "index.js"), {
-    cwd: workDir,
-    port: webPort,
-    env: { ...env, ROLE: "web", PORT: String(webPort) },
-    nodeArgs: profiled("web"),
-  });
-  const baselinePort = await freePort();
-  children.start("baseline", BASELINE_SCRIPT, {
-    cwd: path.dirname(BASELINE_SCRIPT),
-    port: baselinePort,
-    env: { PORT: String(baselinePort), APP_ID: env.APP_ID, PRIVATE_KEY: env.PRIVATE_KEY, WEBHOOK_SECRET: secret },
-  });
-  await waitUntil("the web process", READY_TIMEOUT_MS, answers(webPort, "/api/v1/health"));
-  await waitUntil("the baseline receiver", READY_TIMEOUT_MS, answers(baselinePort, "/health"));
+  const startApp = async (name, role, env) => {
+    const port = await freePort();
+    const child = children.start(name, path.join(dist, "index.js"), {
+      cwd: workDir,
+      port,
+      env: { ...env, ROLE: role, PORT: String(port) },
+      nodeArgs: profiled(name),
+    });
+    await waitUntil(name, READY_TIMEOUT_MS, answers(port, "/api/v1/health"));
+    return child;
+  };
+
+  const numbers = issueNumbers();
+  const templates = new Map([...settings.sizes, ...settings.rateSizes, settings.processingSize].map((size) => [size.name, issueOpenedTemplate(size.bytes)]));
+  const send = (port, size, tag, options) => {
+    const template = templates.get(size.name);
+    return sendDeliveries({ port, makeDelivery: deliveryMaker({ template, secret, tag, numbers }), connections: settings.connections, ...options });
+  };
+
+  if (settings.phases.has("ingest")) {
+    // The web process alone, on a database of this phase's own: no worker runs, so its backlog is never processed.
+    const { database, prefix, db } = await scratchServices(settings, `${runId}_ingest`);
+    const web = await startApp("web-ingest", "web", { ...appEnv, DATABASE_URL: database.url, QUEUE_PREFIX: prefix });
+    const baselinePort = await freePort();
+    const baseline = children.start("baseline", BASELINE_SCRIPT, {
+      cwd: path.dirname(BASELINE_SCRIPT),
+      port: baselinePort,
+      env: { PORT: String(baselinePort), APP_ID: appEnv.APP_ID, PRIVATE_KEY: appEnv.PRIVATE_KEY, WEBHOOK_SECRET: secret },
+    });
+    await waitUntil("the baseline receiver", READY_TIMEOUT_MS, answers(baselinePort, "/health"));
+    results.ingest = [];
+    for (const size of settings.sizes) {
+      const row = { size: size.name, payload_bytes: templates.get(size.name).bytes };
+      for (const [key, port] of [["baseline", baselinePort], ["app", web.port]]) {
+        say(`ingest ${size.name} → ${key}: ${settings.warmupS} s warm-up, ${settings.durationS} s at ${settings.connections} connections`);
+        if (settings.warmupS > 0) await send(port, size, "warmup", { durationS: settings.warmupS });
+        children.check();
+        row[key] = await send(port, size, `ingest-${size.name}`, { durationS: settings.durationS });
+        children.check();
+      }
+      row.app.stored = (await db.phase(`ingest-${size.name}`)).deliveries;
+      row.ratio = round(row.app.requests_per_s / row.baseline.requests_per_s, 2);
+      results.ingest.push(row);
+    }
+    // The time to 202 at the fixed rate with no worker beside the web process: what ingest alone costs.
+    results.rate_web_alone = [];
+    for (const size of settings.phases.has("rate") ? settings.rateSizes : []) {
+      say(`fixed rate ${settings.rate} req/s, ${size.name}, web process alone: ${settings.rateDurationS} s`);
+      const load = await send(web.port, size, `rate-alone-${size.name}`, { durationS: settings.rateDurationS, overallRate: settings.rate });
+      results.rate_web_alone.push({ size: size.name, workers: 0, target_rate: settings.rate, ...load });
+    }
+    await children.stop(baseline);
+    await children.stop(web);
+  }
+
+  // The other phases: web and workers on the main database, whose organization gets the tasks.
+  const { database, prefix, db } = await scratchServices(settings, runId);
+  const env = { ...appEnv, DATABASE_URL: database.url, QUEUE_PREFIX: prefix };
+  await promisify(execFile)(process.execPath, [path.join(dist, "cli", "admin.js"), "bootstrap", "--org", "bench", "--github-login", PAYLOAD_OWNER],
+    { cwd: workDir, env: { ...process.env, ...env }, timeout: READY_TIMEOUT_MS });
+  const queue = deliveryQueue(settings.redisUrl, prefix);
+  undo.push(() => queue.close());
+  const webPort = (await startApp("web", "web", env)).port;
 
   const workers = [];
-  let workerStarts = 0;
+  let workersStarted = 0;
   /** Starts or stops worker processes until `count` of them work the delivery queue. */
   async function setWorkers(count) {
     while (workers.length > count) await children.stop(workers.pop());
-    const started = [];
-    while (workers.length < count) {
-      const port = await freePort();
-      workerStarts += 1;
-      const name = `worker-${workerStarts}`;
-      const worker = children.start(name, path.join(dist, "index.js"), {
-        cwd: workDir,
-        port,
-        env: { ...env, ROLE: "worker", PORT: String(port) },
-        nodeArgs: profiled(name),
-      });
-      workers.push(worker);
-      started.push(worker);
-    }
-    for (const worker of started) await waitUntil(worker.name, READY_TIMEOUT_MS, answers(worker.port, "/api/v1/health"));
+    while (workers.length < count) workers.push(await startApp(`worker-${++workersStarted}`, "worker", env));
     await waitUntil(`${count} queue workers`, READY_TIMEOUT_MS, async () => (await queue.workers()) === count);
   }
 
@@ -183,39 +214,17 @@ async function main(settings, results) {
     }
   }
 
-  const numbers = issueNumbers();
-  const templates = new Map([...settings.sizes, ...settings.rateSizes, settings.processingSize].map((size) => [size.name, issueOpenedTemplate(size.bytes)]));
-  const send = (port, size, tag, options) => {
-    const template = templates.get(size.name);
-    return sendDeliveries({ port, makeDelivery: deliveryMaker({ template, secret, tag, numbers }), connections: settings.connections, ...options });
-  };
-  const say = (line) => console.log(`bench: ${line}`);
-
-  if (settings.phases.has("ingest")) {
-    // Workers are stopped: this is the web process alone, storing and queueing every delivery.
-    await setWorkers(0);
-    results.ingest = [];
-    for (const size of settings.sizes) {
-      const row = { size: size.name, payload_bytes: templates.get(size.name).bytes };
-      for (const [key, port] of [["baseline", baselinePort], ["app", webPort]]) {
-        say(`ingest ${size.name} → ${key}: ${settings.warmupS} s warm-up, ${settings.durationS} s at ${settings.connections} connections`);
-        if (settings.warmupS > 0) await send(port, size, "warmup", { durationS: settings.warmupS });
-        children.check();
-        row[key] = await send(port, size, `ingest-${size.name}`, { durationS: settings.durationS });
-        children.check();
-      }
-      row.ratio = round(row.app.requests_per_s / row.baseline.requests_per_s, 2);
-      results.ingest.push(row);
-    }
-    say(`processing the ingest backlog with ${settings.workers} worker processes`);
-    const started = Date.now();
+  const { processingSize } = settings;
+  if (settings.phases.has("bulk")) {
     await setWorkers(settings.workers);
-    await drain("warmup");
-    for (const row of results.ingest) {
-      await drain(`ingest-${row.size}`);
-      row.app.stored = await db.phase(`ingest-${row.size}`);
-    }
-    results.backlog_seconds = round((Date.now() - started) / 1000, 1);
+    say(`${settings.bulkDeliveries} deliveries (${processingSize.name}) at ${settings.connections} connections, ${settings.workers} worker processes running`);
+    const started = Date.now();
+    const load = await send(webPort, processingSize, "bulk", { amount: settings.bulkDeliveries, connections: Math.min(settings.connections, settings.bulkDeliveries) });
+    await drain("bulk");
+    const stored = await db.phase("bulk");
+    results.bulk = { deliveries: settings.bulkDeliveries, workers: settings.workers, ...load, stored,
+      seconds_to_last_task: round((Date.now() - started) / 1000, 1) };
+    if (stored.tasks !== stored.deliveries) results.bulk.sample_problem = await db.sampleProblem("bulk");
   }
 
   if (settings.phases.has("rate")) {
@@ -223,15 +232,17 @@ async function main(settings, results) {
     results.rate = [];
     for (const size of settings.rateSizes) {
       say(`fixed rate ${settings.rate} req/s, ${size.name}, ${settings.rateWorkers} worker process(es): ${settings.rateDurationS} s`);
-      if (settings.warmupS > 0) await send(webPort, size, "warmup", { durationS: settings.warmupS, overallRate: settings.rate });
+      // After the bulk run the processes are warm already.
+      if (!results.bulk && settings.warmupS > 0) {
+        await send(webPort, size, "warmup", { durationS: settings.warmupS, overallRate: settings.rate });
+        await drain("warmup");
+      }
       const load = await send(webPort, size, `rate-${size.name}`, { durationS: settings.rateDurationS, overallRate: settings.rate });
       await drain(`rate-${size.name}`);
-      await drain("warmup");
       results.rate.push({ size: size.name, workers: settings.rateWorkers, target_rate: settings.rate, ...load, stored: await db.phase(`rate-${size.name}`) });
     }
   }
 
-  const { processingSize } = settings;
   if (settings.phases.has("scaling")) {
     results.scaling = [];
     for (const count of settings.scalingWorkers) {
@@ -255,18 +266,6 @@ async function main(settings, results) {
         tasks: stored.tasks,
       });
     }
-  }
-
-  if (settings.phases.has("bulk")) {
-    await setWorkers(settings.workers);
-    say(`${settings.bulkDeliveries} deliveries (${processingSize.name}) at ${settings.connections} connections, ${settings.workers} worker processes running`);
-    const started = Date.now();
-    const load = await send(webPort, processingSize, "bulk", { amount: settings.bulkDeliveries, connections: Math.min(settings.connections, settings.bulkDeliveries) });
-    await drain("bulk");
-    const stored = await db.phase("bulk");
-    results.bulk = { deliveries: settings.bulkDeliveries, workers: settings.workers, ...load, stored,
-      seconds_to_last_task: round((Date.now() - started) / 1000, 1) };
-    if (stored.tasks !== stored.deliveries) results.bulk.sample_problem = await db.sampleProblem("bulk");
   }
 
   results.totals = await db.totals();

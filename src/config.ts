@@ -40,14 +40,26 @@ const envSchema = z.object({
   DATA_DIR: z.preprocess((v) => (v === "" || v === undefined ? "./.data" : v), z.string()),
   LOG_LEVEL: z.preprocess((v) => (v === "" || v === undefined ? "info" : v), z.enum(LOG_LEVELS)),
   JWT_SECRET: optionalText.refine((v) => v === undefined || v.length >= 32, { message: "must be at least 32 characters" }),
+  ENCRYPTION_KEY: optionalText.refine((v) => v === undefined || /^[0-9a-fA-F]{64}$/.test(v.trim()) || Buffer.from(v.trim(), "base64").length === 32, {
+    message: "must be 32 bytes, as 64 hex characters or base64",
+  }),
   JWT_TTL_SECONDS: positiveInt(900).refine((v) => v <= 86_400, { message: "must be at most 86400 (tokens are short-lived)" }),
   QUEUE_PREFIX: z.preprocess((v) => (v === "" || v === undefined ? "entourage" : v), z.string()),
   WORKER_CONCURRENCY: positiveInt(8),
   JOB_ATTEMPTS: positiveInt(5),
   JOB_BACKOFF_MS: positiveInt(1000),
   DISPATCH_ACK_TIMEOUT_MS: positiveInt(600_000),
+  RECOVER_INTERVAL_MS: positiveInt(600_000),
+  RECOVER_WINDOW_MS: positiveInt(3 * 24 * 3600 * 1000),
+  RATE_LIMIT_MAX: positiveInt(600),
+  RATE_LIMIT_WINDOW_MS: positiveInt(60_000),
   SWEEP_INTERVAL_MS: positiveInt(5000),
   STALE_DELIVERY_MS: positiveInt(60_000),
+  OUTBOUND_ALLOWED_HOSTS: z.preprocess((v) => (typeof v === "string" ? v : ""), z.string())
+    .transform((v) => v.split(",").map((h) => h.trim()).filter((h) => h.length > 0)),
+  OUTBOUND_BACKOFF_MS: positiveInt(10_000),
+  OUTBOUND_TIMEOUT_MS: positiveInt(10_000),
+  OUTBOUND_DISABLE_AFTER_MS: positiveInt(86_400_000),
 });
 
 export interface GitHubAppCredentials {
@@ -79,6 +91,8 @@ export interface Config {
   dataDir: string;
   logLevel: (typeof LOG_LEVELS)[number];
   jwtSecret?: string;
+  /** AES-256-GCM key for secrets stored in the database. */
+  encryptionKey?: string;
   /** Lifetime of the bearer tokens POST /api/v1/auth/token issues. */
   jwtTtlSeconds: number;
   queuePrefix: string;
@@ -88,7 +102,21 @@ export interface Config {
   /** An agent that has not acknowledged its dispatched task by then is freed. */
   dispatchAckTimeoutMs: number;
   sweepIntervalMs: number;
+  /** How often, and how far back, to ask GitHub for the App deliveries that never reached us. */
+  recoverIntervalMs: number;
+  recoverWindowMs: number;
+  /** Requests per window for one API key or, without a key, one client address. */
+  rateLimitMax: number;
+  rateLimitWindowMs: number;
   staleDeliveryMs: number;
+  /** Hosts outbound webhooks may reach over http and on non-public addresses (development, tests). */
+  outboundAllowedHosts: string[];
+  /** Delay before an outbound notification's second attempt; each later one waits longer. */
+  outboundBackoffMs: number;
+  /** Time limit of one outbound attempt, connection to answer. */
+  outboundTimeoutMs: number;
+  /** A subscription with failures and no success for this long is turned off. */
+  outboundDisableAfterMs: number;
 }
 
 /** A configuration that cannot start; its message names the variable. */
@@ -150,6 +178,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     dataDir: e.DATA_DIR,
     logLevel: e.LOG_LEVEL,
     jwtSecret: e.JWT_SECRET,
+    encryptionKey: e.ENCRYPTION_KEY,
     jwtTtlSeconds: e.JWT_TTL_SECONDS,
     queuePrefix: e.QUEUE_PREFIX,
     workerConcurrency: e.WORKER_CONCURRENCY,
@@ -157,7 +186,15 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     jobBackoffMs: e.JOB_BACKOFF_MS,
     dispatchAckTimeoutMs: e.DISPATCH_ACK_TIMEOUT_MS,
     sweepIntervalMs: e.SWEEP_INTERVAL_MS,
+    recoverIntervalMs: e.RECOVER_INTERVAL_MS,
+    recoverWindowMs: e.RECOVER_WINDOW_MS,
+    rateLimitMax: e.RATE_LIMIT_MAX,
+    rateLimitWindowMs: e.RATE_LIMIT_WINDOW_MS,
     staleDeliveryMs: e.STALE_DELIVERY_MS,
+    outboundAllowedHosts: e.OUTBOUND_ALLOWED_HOSTS,
+    outboundBackoffMs: e.OUTBOUND_BACKOFF_MS,
+    outboundTimeoutMs: e.OUTBOUND_TIMEOUT_MS,
+    outboundDisableAfterMs: e.OUTBOUND_DISABLE_AFTER_MS,
   };
 }
 
@@ -193,4 +230,11 @@ export function loadClientConfig(env: Record<string, string | undefined> = proce
   const { PORT, HOST, DATA_DIR, ENTOURAGE_API_KEY } = parsed.data;
   const host = !HOST || HOST === "0.0.0.0" || HOST === "::" ? "127.0.0.1" : HOST;
   return { url: `http://${host.includes(":") ? `[${host}]` : host}:${PORT}`, apiKey: ENTOURAGE_API_KEY, dataDir: DATA_DIR };
+}
+
+/** The server's own secrets: the embedded default generates them into DATA_DIR, a real deployment must set them. */
+export function requireServerSecrets(config: Config): void {
+  if (!config.databaseUrl) return;
+  if (!config.jwtSecret) throw new ConfigError("JWT_SECRET: required when DATABASE_URL is set");
+  if (!config.encryptionKey) throw new ConfigError("ENCRYPTION_KEY: required when DATABASE_URL is set");
 }

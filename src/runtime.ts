@@ -1,7 +1,10 @@
 import type { FastifyInstance } from "fastify";
 import type { Probot } from "probot";
 import { entourageApp } from "./app.js";
-import type { Config } from "./config.js";
+import { SecretBox } from "./crypto/secret-box.js";
+import { Metrics } from "./metrics.js";
+import { sealStoredSecrets } from "./domain/webhooks.js";
+import { requireServerSecrets, type Config } from "./config.js";
 import { openDatabase, type Database } from "./db/data-source.js";
 import { seedEmptyDatabase } from "./first-run.js";
 import { createProbot, type ProbotOptions } from "./github/probot.js";
@@ -21,6 +24,9 @@ import { Sweeper } from "./queue/sweeper.js";
 import { assignWaiting } from "./queue/workers/assign.js";
 import { dispatch, dispatchTimeout } from "./queue/workers/dispatch.js";
 import { processDelivery } from "./queue/workers/process-delivery.js";
+import { sendOutbound } from "./queue/workers/outbound.js";
+import { urlGuard } from "./outbound/url-guard.js";
+import { recoverDeliveries } from "./queue/workers/recover-deliveries.js";
 
 export interface RuntimeOptions {
   probot?: ProbotOptions;
@@ -38,20 +44,27 @@ export interface Runtime {
   server: FastifyInstance;
   /** Queues the jobs that committed transactions scheduled. */
   relay: OutboxRelay;
+  metrics: Metrics;
   probot?: Probot;
   close(): Promise<void>;
 }
 
 /** Starts what the role asks for: the HTTP server, the workers, or both. */
 export async function startRuntime(config: Config, log: Logger, options: RuntimeOptions = {}): Promise<Runtime> {
+  requireServerSecrets(config);
   const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   const db = database.dataSource;
   let jwtSecret = config.jwtSecret;
+  let encryptionKey = config.encryptionKey;
   if (database.embedded) {
     log.info({ data_dir: config.dataDir }, "using the embedded database (PGlite) in DATA_DIR; set DATABASE_URL to use PostgreSQL");
     jwtSecret ??= localSecret(config.dataDir, "jwt-secret");
+    encryptionKey ??= localSecret(config.dataDir, "encryption-key");
     await seedEmptyDatabase(db, config.dataDir, log);
   }
+  const box = SecretBox.fromText(encryptionKey!);
+  const sealed = await sealStoredSecrets(db, box);
+  if (sealed > 0) log.info({ webhooks: sealed }, "sealed webhook secrets that were stored in clear");
   const retry = { attempts: config.jobAttempts, backoffMs: config.jobBackoffMs };
   const queue = createQueue({
     redisUrl: config.redisUrl,
@@ -62,20 +75,33 @@ export async function startRuntime(config: Config, log: Logger, options: Runtime
   if (queue.kind === "memory") log.info("using the in-process queue; set REDIS_URL to run BullMQ workers on Redis");
 
   const relay = new OutboxRelay(db, queue, log);
+  const metrics = new Metrics(queue);
   let probot: Probot | undefined;
   let sweeper: Sweeper | undefined;
+  const outboundGuard = urlGuard({ allowedHosts: config.outboundAllowedHosts });
   if (config.role !== "web") {
     probot = createProbot(config, log, options.probot);
     await probot.load(entourageApp({ db, readRepositorySettings: config.app !== undefined }));
     const handlers: JobHandlers = {
-      "process-delivery": processDelivery({ db, probot, log }),
+      "process-delivery": processDelivery({ db, probot, log, metrics }),
       assign: assignWaiting({ db }),
       dispatch: dispatch({ db, ackTimeoutMs: config.dispatchAckTimeoutMs }),
       "dispatch-timeout": dispatchTimeout({ db }),
       "github-comment": postTaskComment({ db, probot, appConfigured: config.app !== undefined, log }),
+      outbound: sendOutbound({
+        db, log, guard: outboundGuard,
+        timeoutMs: config.outboundTimeoutMs, backoffMs: config.outboundBackoffMs, disableAfterMs: config.outboundDisableAfterMs,
+      }),
+      "recover-deliveries": recoverDeliveries({
+        db, probot, log, embedded: database.embedded, windowMs: config.recoverWindowMs, retryAfterMs: config.recoverIntervalMs * 3,
+      }),
     };
-    await queue.work(afterEachJob(handlers, () => relay.flushQuietly()), { concurrency: config.workerConcurrency });
-    sweeper = new Sweeper({ db, queue, relay, log, intervalMs: config.sweepIntervalMs, staleAfterMs: config.staleDeliveryMs });
+    const countFailure = (job: string) => metrics.jobFailures.inc({ job });
+    await queue.work(afterEachJob(handlers, () => relay.flushQuietly(), countFailure), { concurrency: config.workerConcurrency });
+    sweeper = new Sweeper({
+      db, queue, relay, log, intervalMs: config.sweepIntervalMs, staleAfterMs: config.staleDeliveryMs,
+      recoverEveryMs: config.app ? config.recoverIntervalMs : undefined,
+    });
     sweeper.start();
   }
   if (!config.app && config.role !== "worker") {
@@ -84,7 +110,8 @@ export async function startRuntime(config: Config, log: Logger, options: Runtime
   }
 
   const server = await buildServer({
-    db, queue, log, relay,
+    db, box, queue, log, relay, metrics, outboundGuard,
+    rateLimit: { max: config.rateLimitMax, windowMs: config.rateLimitWindowMs, redisUrl: config.redisUrl, prefix: config.queuePrefix },
     appWebhookSecret: config.app?.webhookSecret,
     jwtSecret,
     jwtTtlSeconds: config.jwtTtlSeconds,
@@ -109,7 +136,7 @@ export async function startRuntime(config: Config, log: Logger, options: Runtime
   }
 
   return {
-    config, log, database, queue, server, relay, probot,
+    config, log, database, queue, server, relay, metrics, probot,
     async close() {
       await webhookProxy?.stop();
       await server.close();

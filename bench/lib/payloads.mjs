@@ -56,7 +56,8 @@ function basePayload(targetBytes) {
   const full = issueOpenedExample();
   const payload = JSON.stringify(full).length > targetBytes ? trimmed(full) : full;
   payload.installation = { id: INSTALLATION_ID, node_id: "MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uMQ==" };
-  const { owner, name } = { owner: payload.repository.owner.login, name: payload.repository.name };
+  const owner = payload.repository.owner.login;
+  const name = payload.repository.name;
   payload.issue.number = Number(NUMBER_SLOT);
   payload.issue.html_url = `https://github.com/${owner}/${name}/issues/${NUMBER_SLOT}`;
   if ("url" in payload.issue) payload.issue.url = `https://api.github.com/repos/${owner}/${name}/issues/${NUMBER_SLOT}`;
@@ -65,8 +66,8 @@ function basePayload(targetBytes) {
 }
 
 /**
- * A payload template of about `targetBytes` once the number is in: the issue body is padded
- * (or cut) to make up the difference. Returns the JSON split around the number slot.
+ * A payload template of `targetBytes` once the number is in: the issue body makes up the
+ * difference. Returns the JSON split around the number slot.
  */
 export function issueOpenedTemplate(targetBytes) {
   const payload = basePayload(targetBytes);

@@ -2,6 +2,7 @@ import type { ActorType } from "../db/entities/task-event.js";
 import type { Task, TaskStatus } from "../db/entities/task.js";
 import { sql, type Queryable } from "../db/sql.js";
 import { uuid7 } from "../db/uuid7.js";
+import { fanOutTaskEvent } from "./outbound-deliveries.js";
 
 /** Who made a change: recorded with every task event. */
 export interface Actor {
@@ -24,4 +25,5 @@ export async function recordTaskEvent(
     [uuid7(), task.id, task.org_id, event.type, event.from ?? null, event.to ?? null, event.actor.type, event.actor.id,
       JSON.stringify(event.data ?? {})],
   );
+  await fanOutTaskEvent(db, task, event);
 }

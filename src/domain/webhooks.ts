@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import type { DataSource, EntityManager } from "typeorm";
 import type { Webhook, WebhookConfig } from "../db/entities/webhook.js";
+import type { SecretBox } from "../crypto/secret-box.js";
 import { sql, type Queryable } from "../db/sql.js";
 import { ConflictError, NotFoundError, ValidationError } from "./errors.js";
 import { normalizeEvents } from "./event-types.js";
@@ -27,6 +28,7 @@ async function assertTeamInOrg(db: Queryable, orgId: string, teamId: string): Pr
 
 export async function createWebhook(
   db: Queryable,
+  box: SecretBox,
   input: { orgId: string; teamId?: string | null; name: string; provider: string; events: string[]; config?: WebhookConfig },
 ): Promise<{ webhook: Webhook; secret: string }> {
   if (input.teamId) await assertTeamInOrg(db, input.orgId, input.teamId);
@@ -36,7 +38,7 @@ export async function createWebhook(
     `INSERT INTO webhooks (org_id, team_id, name, provider, events, config, secret)
      VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *`,
     [input.orgId, input.teamId ?? null, input.name, input.provider, normalizeEvents(input.events),
-      JSON.stringify(input.config ?? {}), secret],
+      JSON.stringify(input.config ?? {}), box.seal(secret)],
   );
   return { webhook: result.rows[0]!, secret };
 }
@@ -59,10 +61,10 @@ export async function findWebhookForReceive(db: Queryable, id: string): Promise<
 }
 
 /** The secrets a delivery may be signed with now: the current one, and the previous one during its grace period. */
-export function acceptedSecrets(webhook: Webhook, now = new Date()): string[] {
-  const secrets = webhook.secret ? [webhook.secret] : [];
+export function acceptedSecrets(webhook: Webhook, box: SecretBox, now = new Date()): string[] {
+  const secrets = webhook.secret ? [box.open(webhook.secret)] : [];
   if (webhook.previous_secret && webhook.previous_secret_expires_at && webhook.previous_secret_expires_at > now) {
-    secrets.push(webhook.previous_secret);
+    secrets.push(box.open(webhook.previous_secret));
   }
   return secrets;
 }
@@ -165,6 +167,7 @@ export const MAX_SECRET_GRACE_SECONDS = 7 * 24 * 3600;
  */
 export async function regenerateWebhookSecret(
   db: DataSource,
+  box: SecretBox,
   orgId: string,
   id: string,
   graceSeconds = 0,
@@ -181,8 +184,22 @@ export async function regenerateWebhookSecret(
               previous_secret_expires_at = CASE WHEN $3::integer > 0 THEN clock_timestamp() + make_interval(secs => $3::integer) END,
               updated_at = now()
         WHERE id = $1`,
-      [webhook.id, secret, graceSeconds],
+      [webhook.id, box.seal(secret), graceSeconds],
     );
     return { id: webhook.id, secret };
   });
+}
+
+/** Seals every webhook secret still stored in clear (rows from before encryption); safe to run at every start. */
+export async function sealStoredSecrets(db: Queryable, box: SecretBox): Promise<number> {
+  const rows = await sql<{ id: string; secret: string | null; previous_secret: string | null }>(
+    db,
+    "SELECT id, secret, previous_secret FROM webhooks WHERE secret NOT LIKE 'enc:v1:%' OR previous_secret NOT LIKE 'enc:v1:%'",
+  );
+  for (const row of rows.rows) {
+    const seal = (value: string | null) => (value === null ? null : box.seal(box.open(value)));
+    await sql(db, "UPDATE webhooks SET secret = $2, previous_secret = $3 WHERE id = $1 AND secret IS NOT DISTINCT FROM $4",
+      [row.id, seal(row.secret), seal(row.previous_secret), row.secret]);
+  }
+  return rows.rows.length;
 }

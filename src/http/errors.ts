@@ -10,6 +10,8 @@ export function errorBody(code: string, message: string): { error: { code: strin
 }
 
 function domainStatus(error: DomainError): number {
+  const own = (error as { statusCode?: unknown }).statusCode;
+  if (typeof own === "number") return own;
   if (error instanceof ValidationError) return 400;
   if (error instanceof UnauthorizedError) return 401;
   if (error instanceof NotFoundError) return 404;

@@ -3,6 +3,10 @@ import fastifySwagger from "@fastify/swagger";
 import fastifySwaggerUi from "@fastify/swagger-ui";
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from "fastify-type-provider-zod";
 import type { DataSource } from "typeorm";
+import type { SecretBox } from "../crypto/secret-box.js";
+import type { Metrics } from "../metrics.js";
+import type { Redis } from "ioredis";
+import { limitRate, type RateLimitOptions } from "./rate-limit.js";
 import type { Logger } from "../log.js";
 import type { OutboxRelay } from "../queue/outbox-relay.js";
 import type { JobQueue } from "../queue/queue.js";
@@ -22,12 +26,20 @@ import { setupRoutes, type SetupOptions } from "./routes/setup.js";
 import { teamRoutes } from "./routes/teams.js";
 import { webhookReceiveRoutes } from "./routes/webhook-receive.js";
 import { webhookRoutes } from "./routes/webhooks.js";
+import { outboundWebhookRoutes } from "./routes/outbound-webhooks.js";
+import { urlGuard, type UrlGuard } from "../outbound/url-guard.js";
 
 export interface ServerDeps {
   db: DataSource;
+  /** Seals and opens the secrets stored in the database. */
+  box: SecretBox;
+  metrics: Metrics;
+  rateLimit: RateLimitOptions;
   queue: JobQueue;
   relay: OutboxRelay;
   log: Logger;
+  /** Where outbound webhooks may point (OUTBOUND_ALLOWED_HOSTS); default: https on public addresses only. */
+  outboundGuard?: UrlGuard;
   /** The GitHub App's webhook secret; unset while the App is not configured. */
   appWebhookSecret?: string;
   jwtSecret?: string;
@@ -62,6 +74,8 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   app.setNotFoundHandler((request, reply) =>
     reply.status(404).send(errorBody("not_found", `no route for ${request.method} ${request.url.split("?")[0]}`)));
 
+  app.get("/metrics", { schema: { hide: true } }, async (_request, reply) =>
+    reply.header("content-type", deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics()));
   if (deps.healthOnly) {
     await app.register(healthRoutes, { db: deps.db, queue: deps.queue });
     return app;
@@ -87,13 +101,15 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
 
   await app.register(healthRoutes, { db: deps.db, queue: deps.queue });
 
-  const ingress = { db: deps.db, queue: deps.queue, log: deps.log };
+  const ingress = { db: deps.db, queue: deps.queue, log: deps.log, metrics: deps.metrics };
   await app.register(githubAppWebhookRoutes, { deps: ingress, webhookSecret: deps.appWebhookSecret });
-  await app.register(webhookReceiveRoutes, { deps: ingress });
+  await app.register(webhookReceiveRoutes, { deps: ingress, box: deps.box });
   if (deps.setup) await app.register(setupRoutes, { ...deps.setup, log: deps.log });
+  let rateLimitRedis: Redis | undefined;
   await app.register(async (api) => {
+    rateLimitRedis = await limitRate(api, deps.rateLimit);
     requirePrincipal(api, { db: deps.db, jwtSecret: deps.jwtSecret });
-    await api.register(webhookRoutes, { db: deps.db, queue: deps.queue });
+    await api.register(webhookRoutes, { db: deps.db, queue: deps.queue, box: deps.box });
     await api.register(taskRoutes, { db: deps.db, relay: deps.relay });
     await api.register(taskWorkflowRoutes, { db: deps.db, relay: deps.relay });
     await api.register(authRoutes, { jwtSecret: deps.jwtSecret, jwtTtlSeconds: deps.jwtTtlSeconds ?? DEFAULT_ACCESS_TOKEN_TTL_SECONDS });
@@ -102,6 +118,10 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     await api.register(teamRoutes, { db: deps.db });
     await api.register(agentRoutes, { db: deps.db, relay: deps.relay });
     await api.register(installationRoutes, { db: deps.db });
+    await api.register(outboundWebhookRoutes, { db: deps.db, relay: deps.relay, guard: deps.outboundGuard ?? urlGuard() });
+  });
+  app.addHook("onClose", async () => {
+    rateLimitRedis?.disconnect();
   });
   return app;
 }

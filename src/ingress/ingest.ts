@@ -4,6 +4,7 @@ import { recordDelivery, type RecordedDelivery } from "../domain/deliveries.js";
 import { DomainError, UnauthorizedError, ValidationError } from "../domain/errors.js";
 import { eventType, subscribes } from "../domain/event-types.js";
 import type { Logger } from "../log.js";
+import type { Metrics } from "../metrics.js";
 import { deliveryJobId } from "../queue/jobs.js";
 import type { JobQueue } from "../queue/queue.js";
 import { signatureMatches } from "./verify-signature.js";
@@ -12,6 +13,7 @@ export interface IngressDeps {
   db: DataSource;
   queue: JobQueue;
   log: Logger;
+  metrics: Metrics;
 }
 
 export class UnsupportedMediaTypeError extends DomainError {
@@ -90,6 +92,7 @@ export async function ingest(deps: IngressDeps, receiver: Receiver, request: Inc
     status: filteredOut ? "ignored" : "received",
     actionTaken: filteredOut ? `ignored: event ${type} is not in the webhook's events` : undefined,
   });
+  deps.metrics.deliveriesReceived.inc({ event: type, result: delivery.duplicate ? "duplicate" : delivery.status });
   if (delivery.duplicate) return { httpStatus: 200, delivery };
   if (delivery.status === "received") {
     try {

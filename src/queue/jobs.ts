@@ -8,13 +8,17 @@ export interface JobPayloads {
   dispatch: { taskId: number; round: number };
   /** Free an agent that did not acknowledge its task in time. */
   "dispatch-timeout": { taskId: number; round: number };
+  /** Ask GitHub to redeliver the App's failed deliveries that we never stored. */
+  "recover-deliveries": Record<string, never>;
   /** Post or edit the task's comment on its GitHub issue or pull request. */
   "github-comment": { taskId: number; kind: "tracked" | "resolved" };
+  /** Make attempt `attempt` (1 for the first) of series `series` (0, then one per redeliver) of an outbound delivery. */
+  outbound: { deliveryId: string; series: number; attempt: number };
 }
 
 export type JobName = keyof JobPayloads;
 
-export const JOB_NAMES: readonly JobName[] = ["process-delivery", "assign", "dispatch", "dispatch-timeout", "github-comment"];
+export const JOB_NAMES: readonly JobName[] = ["process-delivery", "assign", "dispatch", "dispatch-timeout", "github-comment", "outbound", "recover-deliveries"];
 
 export interface RetryPolicy {
   /** Total tries, the first included. */

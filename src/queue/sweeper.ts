@@ -12,6 +12,8 @@ export interface SweeperOptions {
   intervalMs: number;
   /** A delivery still `received` this long after it arrived is queued again. */
   staleAfterMs: number;
+  /** How often to look for GitHub deliveries that never reached us; unset while the App is not configured. */
+  recoverEveryMs?: number;
 }
 
 /**
@@ -43,6 +45,11 @@ export class Sweeper {
 
   async sweep(): Promise<void> {
     await this.options.relay.flush();
+    const every = this.options.recoverEveryMs;
+    if (every) {
+      // One job id per period: every worker asks, the queue keeps one.
+      await this.options.queue.add("recover-deliveries", {}, { jobId: `recover-deliveries-${Math.floor(Date.now() / every)}` });
+    }
     const stale = await sql<{ id: string }>(
       this.options.db,
       `SELECT id FROM webhook_deliveries WHERE status = 'received' AND created_at < now() - ($1 * interval '1 millisecond')

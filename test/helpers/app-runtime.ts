@@ -13,6 +13,7 @@ import { testPrivateKey } from "./private-key.js";
 import { createRedisPrefix, createTestDatabase, TEST_REDIS_URL } from "./services.js";
 
 export const APP_WEBHOOK_SECRET = "test-app-webhook-secret";
+export const TEST_ENCRYPTION_KEY = "0f".repeat(32);
 
 
 /** Octokit without retries or throttling, so nock-backed tests do not wait on timers. */
@@ -51,13 +52,22 @@ export async function startTestRuntime(options: TestRuntimeOptions): Promise<Tes
     PRIVATE_KEY: testPrivateKey(),
     WEBHOOK_SECRET: APP_WEBHOOK_SECRET,
     JWT_SECRET: "test-jwt-secret-that-is-long-enough-0123456789",
+    ENCRYPTION_KEY: TEST_ENCRYPTION_KEY,
     JOB_BACKOFF_MS: "50",
     JOB_ATTEMPTS: "3",
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "silent",
     ...options.env,
   });
   const github = new FakeGitHub();
-  const runtime = await startRuntime(config, createLogger(config.logLevel), { listen: false, probot: { Octokit: TestOctokit } });
+  let runtime: Runtime;
+  try {
+    runtime = await startRuntime(config, createLogger(config.logLevel), { listen: false, probot: { Octokit: TestOctokit } });
+  } catch (error) {
+    github.close();
+    await database?.drop();
+    rmSync(dataDir, { recursive: true, force: true });
+    throw error;
+  }
   return Object.assign(runtime, {
     github,
     async stop() {

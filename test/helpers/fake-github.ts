@@ -28,6 +28,10 @@ export class FakeGitHub {
   /** YAML of .github/entourage.yml by "owner/repo". */
   readonly settings = new Map<string, string>();
   readonly requests: string[] = [];
+  /** The App's recent deliveries as GET /app/hook/deliveries lists them, newest first. */
+  readonly hookDeliveries: Record<string, unknown>[] = [];
+  /** Hook delivery ids GitHub was asked to deliver again. */
+  readonly redeliveryRequests: number[] = [];
   private readonly failures: Failure[] = [];
   private nextId = 9000;
 
@@ -40,6 +44,19 @@ export class FakeGitHub {
       expires_at: new Date(Date.now() + 3_600_000).toISOString(),
       permissions: { issues: "write" },
     }]));
+    scope.get(/\/app\/hook\/deliveries(\?.*)?$/).reply((uri) => this.answer("GET", uri, () => {
+      const url = new URL(uri, API);
+      const perPage = Number(url.searchParams.get("per_page") ?? 30);
+      const start = Number(url.searchParams.get("cursor") ?? 0);
+      const page = this.hookDeliveries.slice(start, start + perPage);
+      const next = start + perPage < this.hookDeliveries.length ? `<${API}/app/hook/deliveries?per_page=${perPage}&cursor=${start + perPage}>; rel="next"` : undefined;
+      const headers: Record<string, string> = next ? { link: next } : {};
+      return [200, page, headers];
+    }));
+    scope.post(/\/app\/hook\/deliveries\/\d+\/attempts$/).reply((uri) => this.answer("POST", uri, () => {
+      this.redeliveryRequests.push(Number(/deliveries\/(\d+)\/attempts/.exec(uri)![1]));
+      return [202, {}];
+    }));
     scope.get(/\/repos\/[^/]+\/[^/]+\/contents\/\.github%2Fentourage\.yml/).reply((uri) => this.answer("GET", uri, () => {
       const [, owner, repo] = /\/repos\/([^/]+)\/([^/]+)\//.exec(uri)!;
       const yaml = this.settings.get(`${owner}/${repo}`);

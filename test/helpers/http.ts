@@ -39,5 +39,5 @@ export async function settled(rt: TestRuntime, deliveryId: string): Promise<Sett
   return waitFor(async () => {
     const row = (await sql<SettledDelivery>(rt.database.dataSource, "SELECT id, status, action_taken, task_id, error FROM webhook_deliveries WHERE id = $1", [deliveryId])).rows[0];
     return row && row.status !== "received" ? row : undefined;
-  }, 15_000, `delivery ${deliveryId}`);
+  }, 60_000, `delivery ${deliveryId}`);
 }

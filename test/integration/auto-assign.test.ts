@@ -43,7 +43,7 @@ describe("auto-assign", () => {
     const owner = org.owner;
     const results = await Promise.all(Array.from({ length: 50 }, (_, i) => deliverToApp(rt, "issues", issueOpened({ owner, number: 100 + i, installationId: org.installationId }))));
     expect(results.every((r) => r.status === "processed")).toBe(true);
-    await waitFor(async () => (await assignees(org.tenant.teamId)).filter((t) => t.assignee_id).length === 5, 10_000, "5 assignments");
+    await waitFor(async () => (await assignees(org.tenant.teamId)).filter((t) => t.assignee_id).length === 5, 30_000, "5 assignments");
     let tasks = await assignees(org.tenant.teamId);
     expect(tasks).toHaveLength(50);
     const assigned = tasks.filter((t) => t.assignee_id);
@@ -61,7 +61,7 @@ describe("auto-assign", () => {
         done.add(t.id);
       }));
       if (done.size < 50) {
-        await waitFor(async () => (await assignees(org.tenant.teamId)).some((t) => t.assignee_id && !done.has(t.id)), 10_000, "next assignments");
+        await waitFor(async () => (await assignees(org.tenant.teamId)).some((t) => t.assignee_id && !done.has(t.id)), 30_000, "next assignments");
       }
     }
     tasks = await assignees(org.tenant.teamId);

@@ -23,7 +23,7 @@ describe("dispatch", () => {
     const moved = await waitFor(async () => {
       const t = (await org.api.get(`/api/v1/tasks/${d.task_id}`)).body;
       return t.assignee_id === org.agents.wakeful && t.dispatched_at ? t : undefined;
-    }, 10_000, "re-dispatch");
+    }, 30_000, "re-dispatch");
     expect(moved.status).toBe("todo");
     expect((await org.api.get(`/api/v1/agents/${org.agents.sleepy}`)).body.status).toBe("paused");
     const types = ((await org.api.get(`/api/v1/tasks/${d.task_id}/events?limit=200`)).body.data as { type: string }[]).map((e) => e.type).reverse();

@@ -42,9 +42,9 @@ describe("the guide's full GitHub → Entourage run", () => {
     expect(parent).toMatchObject({ title: "[GitHub] Add dark mode support", status: "todo", assignee_id: engineer.body.id });
 
     // Dispatch: the engineer is working, the task has dispatched_at, the event is recorded.
-    await waitFor(async () => (await api.get(`/api/v1/tasks/${parentId}`)).body.dispatched_at !== null, 10_000, "dispatch");
+    await waitFor(async () => (await api.get(`/api/v1/tasks/${parentId}`)).body.dispatched_at !== null, 30_000, "dispatch");
     expect((await api.get(`/api/v1/agents/${engineer.body.id}`)).body.status).toBe("working");
-    const tracked = await waitFor(async () => rt.github.commentsOn("acme-corp/web", 7)[0], 10_000, "tracked comment");
+    const tracked = await waitFor(async () => rt.github.commentsOn("acme-corp/web", 7)[0], 30_000, "tracked comment");
     expect(tracked.body.split("\n")[0]).toBe(`Tracked as Entourage task #${parentId} · priority medium · assigned to eng-frontend`);
 
     // 4. The manager decomposes it into sub-tasks; the toggle depends on the other two.
@@ -81,12 +81,12 @@ describe("the guide's full GitHub → Entourage run", () => {
     expect(events[0]).toMatchObject({ type: "task.status_changed", to: "done", actor_type: "system" });
 
     // 8. Entourage updates the GitHub issue, once.
-    const resolved = await waitFor(async () => rt.github.commentsOn("acme-corp/web", 7).find((c) => c.body.startsWith("Resolved")), 10_000, "resolution comment");
+    const resolved = await waitFor(async () => rt.github.commentsOn("acme-corp/web", 7).find((c) => c.body.startsWith("Resolved")), 30_000, "resolution comment");
     expect(resolved.body.split("\n")[0]).toBe(`Resolved in tasks #${provider!.id}-#${toggle!.id}`);
-    await waitFor(async () => rt.github.issueUpdates.length > 0, 10_000, "issue closed");
+    await waitFor(async () => rt.github.issueUpdates.length > 0, 30_000, "issue closed");
     expect(rt.github.issueUpdates[0]).toMatchObject({ repository: "acme-corp/web", issue_number: 7, body: { state: "closed" } });
     expect(rt.github.commentsOn("acme-corp/web", 7)).toHaveLength(2);
     // The engineer is free again.
-    await waitFor(async () => (await api.get(`/api/v1/agents/${engineer.body.id}`)).body.status === "idle", 10_000, "engineer idle");
+    await waitFor(async () => (await api.get(`/api/v1/agents/${engineer.body.id}`)).body.status === "idle", 30_000, "engineer idle");
   });
 });

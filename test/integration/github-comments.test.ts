@@ -27,7 +27,7 @@ async function settledComment(taskId: number, kind = "tracked"): Promise<Comment
   return waitFor(async () => {
     const row = await commentRow(taskId, kind);
     return row && ["posted", "skipped", "failed"].includes(row.status) ? row : undefined;
-  }, 10_000, `comment ${kind} of task ${taskId}`);
+  }, 30_000, `comment ${kind} of task ${taskId}`);
 }
 
 /** Asks for the comment again, as a retry or a later change would. */
@@ -47,7 +47,7 @@ describe("comments on GitHub", () => {
     await org.api.post(`/api/v1/teams/${org.tenant.teamId}/agents`, { name: "eng-1", role: "engineer" });
     await sql(rt.database.dataSource, "UPDATE tasks SET assignee_id = (SELECT id FROM agents WHERE name = 'eng-1' AND team_id = $1) WHERE id = $2", [org.tenant.teamId, d.task_id]);
     await requestComment(d.task_id!);
-    await waitFor(async () => rt.github.commentsOn(`${org.owner}/app`, 5)[0]!.body.includes("assigned to eng-1"), 10_000, "edit");
+    await waitFor(async () => rt.github.commentsOn(`${org.owner}/app`, 5)[0]!.body.includes("assigned to eng-1"), 30_000, "edit");
     await requestComment(d.task_id!);
     await requestComment(d.task_id!);
     await new Promise((r) => setTimeout(r, 300));

@@ -3,9 +3,11 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { parseEnv } from "node:util";
+import type { FastifyInstance } from "fastify";
 import nock from "nock";
 import { pino } from "pino";
-import { buildServer } from "../../src/http/server.js";
+import { loadConfig } from "../../src/config.js";
+import { startRuntime } from "../../src/runtime.js";
 import { startTestRuntime, type TestRuntime } from "../helpers/app-runtime.js";
 import { testPrivateKey } from "../helpers/private-key.js";
 
@@ -46,7 +48,7 @@ function decodeHtml(text: string): string {
 }
 
 /** The setup page as a browser gets it: the form's target, the manifest it posts, and the state cookie. */
-async function openSetup(rt: TestRuntime, url = "/setup", headers: Record<string, string> = { host: "entourage.test:8080" }) {
+async function openSetup(rt: { server: FastifyInstance }, url = "/setup", headers: Record<string, string> = { host: "entourage.test:8080" }) {
   const res = await rt.server.inject({ method: "GET", url, headers });
   const action = /<form action="([^"]+)" method="post">/.exec(res.body)?.[1];
   const manifest = /<input type="hidden" name="manifest" value="([^"]*)">/.exec(res.body)?.[1];
@@ -256,12 +258,12 @@ describe("GET /setup/callback", () => {
   it("never logs the App's secrets, nor the code", async () => {
     const lines: string[] = [];
     const log = pino({ level: "trace" }, { write: (line: string) => lines.push(line) });
-    const server = await buildServer({
-      db: github.database.dataSource, queue: github.queue, relay: github.relay, log,
-      setup: { githubUrl: "https://github.com", envFile: path.join(folder, "logged.env") },
-    });
+    // The embedded default: a runtime of the test's own, with its own logger.
+    const config = loadConfig({ DATA_DIR: path.join(folder, "logged-data"), ENV_FILE: path.join(folder, "logged.env") });
+    const runtime = await startRuntime(config, log, { listen: false });
+    const { server } = runtime;
     try {
-      const { state } = await openSetup(Object.assign(Object.create(github), { server }));
+      const { state } = await openSetup(runtime);
       nock("https://api.github.com").post("/app-manifests/secret-code-77/conversions").reply(201, conversion());
       const res = await server.inject({
         method: "GET",
@@ -270,7 +272,7 @@ describe("GET /setup/callback", () => {
       });
       expect(res.statusCode).toBe(200);
     } finally {
-      await server.close();
+      await runtime.close();
     }
     const logged = lines.join("");
     expect(logged).toContain("GitHub App registered");

@@ -9,7 +9,7 @@ import { startWebhookProxy, webhookProxyTarget, type WebhookProxyClientOptions }
 import { createLogger } from "../../src/log.js";
 import { sql } from "../../src/db/sql.js";
 import { startRuntime } from "../../src/runtime.js";
-import { APP_WEBHOOK_SECRET } from "../helpers/app-runtime.js";
+import { APP_WEBHOOK_SECRET, TEST_ENCRYPTION_KEY } from "../helpers/app-runtime.js";
 import { issueOpened, signature } from "../helpers/github-events.js";
 import { testPrivateKey } from "../helpers/private-key.js";
 import { waitFor } from "../helpers/wait.js";
@@ -47,7 +47,15 @@ async function services(label: string) {
   const redis = createRedisPrefix(label);
   const dataDir = mkdtempSync(path.join(tmpdir(), "entourage-proxy-"));
   cleanups.push(() => database.drop(), () => redis.clean(), () => rmSync(dataDir, { recursive: true, force: true }));
-  return { DATABASE_URL: database.url, REDIS_URL: TEST_REDIS_URL, QUEUE_PREFIX: redis.prefix, DATA_DIR: dataDir, LOG_LEVEL: "silent" };
+  return {
+    DATABASE_URL: database.url,
+    REDIS_URL: TEST_REDIS_URL,
+    QUEUE_PREFIX: redis.prefix,
+    DATA_DIR: dataDir,
+    JWT_SECRET: "test-jwt-secret-that-is-long-enough-0123456789",
+    ENCRYPTION_KEY: TEST_ENCRYPTION_KEY,
+    LOG_LEVEL: "silent",
+  };
 }
 
 describe("webhookProxyTarget", () => {

@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import { randomUUID } from "node:crypto";
 import { sql } from "../../src/db/sql.js";
-import { countRows, createTenant, startTestRuntime, type Tenant, type TestRuntime } from "../helpers/app-runtime.js";
+import { SecretBox } from "../../src/crypto/secret-box.js";
+import { sealStoredSecrets } from "../../src/domain/webhooks.js";
+import { countRows, createTenant, startTestRuntime, TEST_ENCRYPTION_KEY, type Tenant, type TestRuntime } from "../helpers/app-runtime.js";
 import { issueOpened, signature, signedDelivery } from "../helpers/github-events.js";
 import { waitFor } from "../helpers/wait.js";
 
@@ -49,6 +51,21 @@ describe("a repository webhook (the guide's Steps 1-3)", () => {
     expect(list).toMatchObject({ event_type: "issues.opened", payload_summary: { action: "opened", issue: { title: "Login broken on Safari" } } });
     const task = await rt.server.inject({ method: "GET", url: `/api/v1/tasks/${list.task_id}`, headers: { "x-api-key": acme.apiKey } });
     expect(task.json()).toMatchObject({ title: "[GitHub] Login broken on Safari", priority: "critical", source: { provider: "github", installation_id: null } });
+  });
+
+  it("keeps the secret sealed at rest (AES-256-GCM), and seals secrets stored in clear at start", async () => {
+    const hook = (await register({ team_id: acme.teamId, name: "sealed", events: ["issues"] })).json();
+    const stored = (await sql<{ secret: string }>(rt.database.dataSource, "SELECT secret FROM webhooks WHERE id = $1", [hook.id])).rows[0]!.secret;
+    expect(stored).toMatch(/^enc:v1:/);
+    expect(stored).not.toContain(hook.secret.slice(6));
+    expect((await receive(hook.id, hook.secret, "issues", issueOpened({ number: 901 }))).statusCode).toBe(202);
+    // A row from before encryption still verifies, and sealStoredSecrets seals it.
+    await sql(rt.database.dataSource, "UPDATE webhooks SET secret = 'whsec_legacy' WHERE id = $1", [hook.id]);
+    expect((await receive(hook.id, "whsec_legacy", "issues", issueOpened({ number: 902 }))).statusCode).toBe(202);
+    expect(await sealStoredSecrets(rt.database.dataSource, SecretBox.fromText(TEST_ENCRYPTION_KEY))).toBeGreaterThanOrEqual(1);
+    const resealed = (await sql<{ secret: string }>(rt.database.dataSource, "SELECT secret FROM webhooks WHERE id = $1", [hook.id])).rows[0]!.secret;
+    expect(resealed).toMatch(/^enc:v1:/);
+    expect((await receive(hook.id, "whsec_legacy", "issues", issueOpened({ number: 903 }))).statusCode).toBe(202);
   });
 
   it("refuses a missing or wrong signature with 401 (never unsigned), an unknown id with 404", async () => {

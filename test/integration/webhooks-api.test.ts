@@ -4,7 +4,8 @@ import { sql } from "../../src/db/sql.js";
 import { createApiKey } from "../../src/domain/api-keys.js";
 import { ensureTeam } from "../../src/domain/organizations.js";
 import { ensureInstallation, ensureInstallationWebhook } from "../../src/domain/routing.js";
-import { createTenant, startTestRuntime, type Tenant, type TestRuntime } from "../helpers/app-runtime.js";
+import { SecretBox } from "../../src/crypto/secret-box.js";
+import { createTenant, startTestRuntime, TEST_ENCRYPTION_KEY, type Tenant, type TestRuntime } from "../helpers/app-runtime.js";
 import { example, issueOpened, pullRequestOpened, signedDelivery } from "../helpers/github-events.js";
 import { waitFor } from "../helpers/wait.js";
 
@@ -45,9 +46,16 @@ function receive(webhookId: string, secret: string, event: string, payload: unkn
   return rt.server.inject({ method: "POST", url: `/api/v1/webhooks/${webhookId}/receive`, headers: signed.headers, payload: signed.payload });
 }
 
+const box = SecretBox.fromText(TEST_ENCRYPTION_KEY);
+
+/** The webhook row with its secrets opened (they are sealed at rest). */
 async function webhookRow(id: string) {
   const result = await sql<Record<string, unknown>>(rt.database.dataSource, "SELECT * FROM webhooks WHERE id = $1", [id]);
-  return result.rows[0]!;
+  const row = result.rows[0]!;
+  for (const key of ["secret", "previous_secret"]) {
+    if (typeof row[key] === "string") row[key] = box.open(row[key] as string);
+  }
+  return row;
 }
 
 describe("PATCH /api/v1/webhooks/:id", () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@jest/globals";
-import { ConfigError, loadConfig } from "../../src/config.js";
+import { ConfigError, loadConfig, requireServerSecrets } from "../../src/config.js";
 import { testPrivateKey } from "../helpers/private-key.js";
 
 describe("loadConfig", () => {
@@ -42,5 +42,14 @@ describe("loadConfig", () => {
   it("points Octokit at GitHub Enterprise Server", () => {
     expect(loadConfig({ GHE_HOST: "ghe.example.com" }).githubBaseUrl).toBe("https://ghe.example.com/api/v3");
     expect(loadConfig({ GHE_HOST: "ghe.local", GHE_PROTOCOL: "http" }).githubBaseUrl).toBe("http://ghe.local/api/v3");
+  });
+
+  it("requires JWT_SECRET and ENCRYPTION_KEY with DATABASE_URL, not on the embedded default", () => {
+    const url = "postgres://x@127.0.0.1/db";
+    expect(() => requireServerSecrets(loadConfig({}))).not.toThrow();
+    expect(() => requireServerSecrets(loadConfig({ DATABASE_URL: url }))).toThrow(/^JWT_SECRET: required when DATABASE_URL is set$/);
+    expect(() => requireServerSecrets(loadConfig({ DATABASE_URL: url, JWT_SECRET: "j".repeat(32) }))).toThrow(/^ENCRYPTION_KEY: required/);
+    expect(() => loadConfig({ ENCRYPTION_KEY: "too-short" })).toThrow(/^ENCRYPTION_KEY: must be 32 bytes/);
+    expect(() => requireServerSecrets(loadConfig({ DATABASE_URL: url, JWT_SECRET: "j".repeat(32), ENCRYPTION_KEY: "ab".repeat(32) }))).not.toThrow();
   });
 });

@@ -7,11 +7,15 @@ export * from "./installation.js";
 export * from "./webhook.js";
 export * from "./delivery.js";
 export * from "./api-key.js";
+export * from "./outbound-webhook.js";
+export * from "./outbound-delivery.js";
 
 import { AgentEntity } from "./agent.js";
 import { ApiKeyEntity } from "./api-key.js";
 import { DeliveryEntity } from "./delivery.js";
 import { InstallationEntity } from "./installation.js";
+import { OutboundDeliveryEntity } from "./outbound-delivery.js";
+import { OutboundWebhookEntity } from "./outbound-webhook.js";
 import { OrganizationEntity } from "./organization.js";
 import { TaskEventEntity } from "./task-event.js";
 import { TaskEntity } from "./task.js";
@@ -20,5 +24,5 @@ import { WebhookEntity } from "./webhook.js";
 
 export const ENTITIES = [
   OrganizationEntity, TeamEntity, AgentEntity, TaskEntity, TaskEventEntity,
-  InstallationEntity, WebhookEntity, DeliveryEntity, ApiKeyEntity,
+  InstallationEntity, WebhookEntity, DeliveryEntity, ApiKeyEntity, OutboundWebhookEntity, OutboundDeliveryEntity,
 ];

@@ -1,5 +1,8 @@
 import { InitialSchema1764115200000 } from "./1764115200000-initial-schema.js";
 import { AgentsAtWork1764201600000 } from "./1764201600000-agents-at-work.js";
 import { DeliveryRedeliveries1764217800000 } from "./1764217800000-delivery-redeliveries.js";
+import { RedeliveryRequests1764300000000 } from "./1764300000000-redelivery-requests.js";
+import { OutboundWebhooks1764386400000 } from "./1764386400000-outbound-webhooks.js";
 
-export const MIGRATIONS = [InitialSchema1764115200000, AgentsAtWork1764201600000, DeliveryRedeliveries1764217800000];
+export const MIGRATIONS = [InitialSchema1764115200000, AgentsAtWork1764201600000, DeliveryRedeliveries1764217800000, RedeliveryRequests1764300000000,
+  OutboundWebhooks1764386400000];

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import type { DataSource } from "typeorm";
+import type { SecretBox } from "../../crypto/secret-box.js";
 import { z } from "zod";
 import { DELIVERY_STATUSES } from "../../db/entities/delivery.js";
 import { TASK_PRIORITIES } from "../../db/entities/task.js";
@@ -53,7 +54,7 @@ const regenerateBody = z
 
 const deliveryParams = idParams.extend({ delivery_id: z.uuid() });
 
-export async function webhookRoutes(scope: FastifyInstance, opts: { db: DataSource; queue: JobQueue }): Promise<void> {
+export async function webhookRoutes(scope: FastifyInstance, opts: { db: DataSource; queue: JobQueue; box: SecretBox }): Promise<void> {
   const app = scope.withTypeProvider<ZodTypeProvider>();
   const { db, queue } = opts;
 
@@ -65,7 +66,7 @@ export async function webhookRoutes(scope: FastifyInstance, opts: { db: DataSour
     const body = request.body;
     // The guide sends org_id; it must be the caller's own.
     if (body.org_id && body.org_id !== orgId) return reply.status(404).send({ error: { code: "not_found", message: `organization ${body.org_id} not found` } });
-    const { webhook, secret } = await createWebhook(db, {
+    const { webhook, secret } = await createWebhook(db, opts.box, {
       orgId, teamId: body.team_id, name: body.name, provider: body.provider, events: body.events, config: body.config,
     });
     return reply.status(201).send({ ...webhookView(webhook), secret });
@@ -112,7 +113,7 @@ export async function webhookRoutes(scope: FastifyInstance, opts: { db: DataSour
     },
     preHandler: adminOnly,
   }, async (request) =>
-    regenerateWebhookSecret(db, request.principal.orgId, request.params.id, request.body?.grace_seconds ?? 0));
+    regenerateWebhookSecret(db, opts.box, request.principal.orgId, request.params.id, request.body?.grace_seconds ?? 0));
 
   app.get("/api/v1/webhooks/:id/deliveries", {
     schema: {

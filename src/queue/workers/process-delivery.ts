@@ -2,12 +2,14 @@ import type { Probot } from "probot";
 import type { DataSource } from "typeorm";
 import { countAttempt, finishDelivery, loadDelivery, recordDeliveryError } from "../../domain/deliveries.js";
 import type { Logger } from "../../log.js";
+import type { Metrics } from "../../metrics.js";
 import type { JobHandler } from "../queue.js";
 
 export interface ProcessDeliveryDeps {
   db: DataSource;
   probot: Probot;
   log: Logger;
+  metrics: Metrics;
 }
 
 /** The messages of every handler that failed (Probot rejects with an AggregateError). */
@@ -34,6 +36,7 @@ export function processDelivery(deps: ProcessDeliveryDeps): JobHandler<"process-
       const message = failureMessage(error);
       if (job.isLastAttempt) {
         await finishDelivery(deps.db, delivery.id, { status: "failed", error: message });
+        await observe(deps, delivery.id);
         deps.log.error({ delivery_id: delivery.id, attempts: job.attempt, err: message }, "delivery failed");
       } else {
         await recordDeliveryError(deps.db, delivery.id, message);
@@ -41,5 +44,16 @@ export function processDelivery(deps: ProcessDeliveryDeps): JobHandler<"process-
       throw error;
     }
     await finishDelivery(deps.db, delivery.id, { status: "ignored", actionTaken: `ignored: no action for ${delivery.event_type}` });
+    await observe(deps, delivery.id);
   };
+}
+
+/** Counts a delivery that reached its final status, with the time it took. */
+async function observe(deps: ProcessDeliveryDeps, deliveryId: string): Promise<void> {
+  const done = await loadDelivery(deps.db, deliveryId);
+  if (!done || done.status === "received") return;
+  deps.metrics.deliveriesFinished.inc({ event: done.event_type, status: done.status });
+  if (done.processed_at) {
+    deps.metrics.processingSeconds.observe({ event: done.event_type }, (done.processed_at.getTime() - done.created_at.getTime()) / 1000);
+  }
 }

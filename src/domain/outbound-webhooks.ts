@@ -1,0 +1,179 @@
+import type { DataSource, EntityManager } from "typeorm";
+import type { OutboundWebhook } from "../db/entities/outbound-webhook.js";
+import { sql, type Queryable } from "../db/sql.js";
+import { vetUrl, type UrlGuard } from "../outbound/url-guard.js";
+import { NotFoundError, ValidationError } from "./errors.js";
+import { abandonWaitingDeliveries, DELETED, INACTIVE } from "./outbound-deliveries.js";
+import { normalizeOutboundEvents } from "./outbound-events.js";
+import { pageQuery, toPage, type Page, type PageRequest } from "./pagination.js";
+import { newWebhookSecret } from "./webhooks.js";
+
+/** A subscription as the API shows it: never its secrets or its API key. */
+export type OutboundWebhookView = Omit<OutboundWebhook, "secret" | "previous_secret" | "previous_secret_expires_at" | "api_key" | "deleted_at"> & {
+  has_api_key: boolean;
+};
+
+export function outboundWebhookView(webhook: OutboundWebhook): OutboundWebhookView {
+  const { secret: _s, previous_secret: _p, previous_secret_expires_at: _e, api_key: apiKey, deleted_at: _d, ...view } = webhook;
+  return { ...view, has_api_key: apiKey !== null };
+}
+
+/** The secrets that sign a notification now: the current one, then the previous one during its grace period. */
+export function signingSecrets(webhook: Pick<OutboundWebhook, "secret" | "previous_secret" | "previous_secret_expires_at">, now = new Date()): [string, ...string[]] | undefined {
+  if (!webhook.secret) return undefined;
+  const live = webhook.previous_secret && webhook.previous_secret_expires_at && webhook.previous_secret_expires_at > now;
+  return live ? [webhook.secret, webhook.previous_secret!] : [webhook.secret];
+}
+
+async function assertTeamInOrg(db: Queryable, orgId: string, teamId: string): Promise<void> {
+  const result = await sql(db, "SELECT 1 FROM teams WHERE id = $1 AND org_id = $2", [teamId, orgId]);
+  if (result.rows.length === 0) throw new ValidationError(`team_id ${teamId} is not a team of this organization`, "invalid_team");
+}
+
+/** The URL as stored, once the SSRF guard accepted it. */
+async function checkedUrl(guard: UrlGuard, url: string): Promise<string> {
+  return (await vetUrl(url, guard)).url.href;
+}
+
+export interface NewOutboundWebhook {
+  orgId: string;
+  teamId?: string | null;
+  url: string;
+  events: string[];
+  apiKey?: string | null;
+  active?: boolean;
+}
+
+export async function createOutboundWebhook(db: Queryable, guard: UrlGuard, input: NewOutboundWebhook): Promise<{ webhook: OutboundWebhook; secret: string }> {
+  const events = normalizeOutboundEvents(input.events);
+  if (input.teamId) await assertTeamInOrg(db, input.orgId, input.teamId);
+  const url = await checkedUrl(guard, input.url);
+  const secret = newWebhookSecret();
+  const result = await sql<OutboundWebhook>(
+    db,
+    `INSERT INTO outbound_webhooks (org_id, team_id, url, events, secret, api_key, active)
+     VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *`,
+    [input.orgId, input.teamId ?? null, url, events, secret, input.apiKey ?? null, input.active ?? true],
+  );
+  return { webhook: result.rows[0]!, secret };
+}
+
+/** The organization's subscription; deleted ones only when asked (their delivery log stays readable). */
+export async function getOutboundWebhook(db: Queryable, orgId: string, id: string, options: { withDeleted?: boolean } = {}): Promise<OutboundWebhook> {
+  const result = await sql<OutboundWebhook>(
+    db,
+    `SELECT * FROM outbound_webhooks WHERE id = $1 AND org_id = $2${options.withDeleted ? "" : " AND deleted_at IS NULL"}`,
+    [id, orgId],
+  );
+  if (!result.rows[0]) throw new NotFoundError(`outbound webhook ${id}`);
+  return result.rows[0];
+}
+
+export async function listOutboundWebhooks(db: Queryable, orgId: string, page: PageRequest): Promise<Page<OutboundWebhookView>> {
+  const query = pageQuery(
+    { select: "SELECT * FROM outbound_webhooks", where: ["org_id = $1", "deleted_at IS NULL"], params: [orgId] },
+    page,
+    "uuid",
+  );
+  const result = await sql<OutboundWebhook>(db, query.text, query.params);
+  const paged = toPage(result.rows, query.limit);
+  return { data: paged.data.map(outboundWebhookView), next_cursor: paged.next_cursor };
+}
+
+async function lockOutboundWebhook(manager: EntityManager, orgId: string, id: string): Promise<OutboundWebhook> {
+  const result = await sql<OutboundWebhook>(
+    manager,
+    "SELECT * FROM outbound_webhooks WHERE id = $1 AND org_id = $2 AND deleted_at IS NULL FOR UPDATE",
+    [id, orgId],
+  );
+  if (!result.rows[0]) throw new NotFoundError(`outbound webhook ${id}`);
+  return result.rows[0];
+}
+
+export interface OutboundWebhookChanges {
+  url?: string;
+  events?: string[];
+  /** null: every team. */
+  teamId?: string | null;
+  /** null removes the key. */
+  apiKey?: string | null;
+  active?: boolean;
+}
+
+/** Applies the changes; turning a subscription on again forgets why it was turned off and its failure streak. */
+export async function updateOutboundWebhook(
+  db: DataSource,
+  guard: UrlGuard,
+  orgId: string,
+  id: string,
+  changes: OutboundWebhookChanges,
+): Promise<OutboundWebhook> {
+  const events = changes.events === undefined ? undefined : normalizeOutboundEvents(changes.events);
+  await getOutboundWebhook(db, orgId, id);
+  // The DNS check runs before the row is locked, so a slow resolver holds no lock.
+  const url = changes.url === undefined ? undefined : await checkedUrl(guard, changes.url);
+  return db.transaction(async (manager) => {
+    const webhook = await lockOutboundWebhook(manager, orgId, id);
+    if (changes.teamId) await assertTeamInOrg(manager, orgId, changes.teamId);
+    const assignments: string[] = [];
+    const params: unknown[] = [webhook.id];
+    const assign = (column: string, value: unknown) => {
+      params.push(value);
+      assignments.push(`${column} = $${params.length}`);
+    };
+    if (url !== undefined) assign("url", url);
+    if (events !== undefined) assign("events", events);
+    if (changes.teamId !== undefined) assign("team_id", changes.teamId);
+    if (changes.apiKey !== undefined) assign("api_key", changes.apiKey);
+    if (changes.active !== undefined) assign("active", changes.active);
+    if (changes.active === true && !webhook.active) {
+      assignments.push("disabled_at = NULL", "disabled_reason = NULL", "failing_since = NULL");
+    }
+    const updated = await sql<OutboundWebhook>(
+      manager,
+      `UPDATE outbound_webhooks SET ${[...assignments, "updated_at = now()"].join(", ")} WHERE id = $1 RETURNING *`,
+      params,
+    );
+    if (changes.active === false && webhook.active) await abandonWaitingDeliveries(manager, webhook.id, INACTIVE);
+    return updated.rows[0]!;
+  });
+}
+
+/** Soft-deletes a subscription: nothing more is sent, its secrets and key are erased, its delivery log stays. */
+export async function deleteOutboundWebhook(db: DataSource, orgId: string, id: string): Promise<void> {
+  await db.transaction(async (manager) => {
+    const result = await sql(
+      manager,
+      `UPDATE outbound_webhooks
+          SET deleted_at = COALESCE(deleted_at, now()), active = false, secret = NULL, previous_secret = NULL,
+              previous_secret_expires_at = NULL, api_key = NULL, updated_at = now()
+        WHERE id = $1 AND org_id = $2
+        RETURNING id`,
+      [id, orgId],
+    );
+    if (result.rows.length === 0) throw new NotFoundError(`outbound webhook ${id}`);
+    await abandonWaitingDeliveries(manager, id, DELETED);
+  });
+}
+
+/**
+ * Replaces the signing secret. The one it replaces keeps signing too (a second webhook-signature value)
+ * for `graceSeconds` (none by default), so receivers can switch without missing a notification.
+ */
+export async function regenerateOutboundSecret(db: DataSource, orgId: string, id: string, graceSeconds = 0): Promise<{ id: string; secret: string }> {
+  return db.transaction(async (manager) => {
+    const webhook = await lockOutboundWebhook(manager, orgId, id);
+    const secret = newWebhookSecret();
+    await sql(
+      manager,
+      `UPDATE outbound_webhooks
+          SET secret = $2,
+              previous_secret = CASE WHEN $3::integer > 0 THEN secret END,
+              previous_secret_expires_at = CASE WHEN $3::integer > 0 THEN clock_timestamp() + make_interval(secs => $3::integer) END,
+              updated_at = now()
+        WHERE id = $1`,
+      [webhook.id, secret, graceSeconds],
+    );
+    return { id: webhook.id, secret };
+  });
+}

@@ -1,0 +1,44 @@
+import { createHmac } from "node:crypto";
+
+/**
+ * `X-Entourage-Signature`: `sha256=` + hex HMAC-SHA256 of the exact body bytes, keyed with the
+ * secret's UTF-8 bytes, as the guide tells receivers to verify (the same scheme as X-Hub-Signature-256).
+ */
+export function entourageSignature(secret: string, body: string | Buffer): string {
+  return `sha256=${createHmac("sha256", Buffer.from(secret, "utf8")).update(body).digest("hex")}`;
+}
+
+/** The content Standard Webhooks signs: `id.timestamp.body`, the timestamp in whole seconds. */
+export function standardWebhookContent(id: string, timestamp: number, body: string | Buffer): Buffer {
+  return Buffer.concat([Buffer.from(`${id}.${timestamp}.`, "utf8"), Buffer.isBuffer(body) ? body : Buffer.from(body, "utf8")]);
+}
+
+/**
+ * One `v1,<base64>` signature per secret, space-separated, as Standard Webhooks lists them during a key
+ * rotation. The key is the secret's UTF-8 bytes, `whsec_` prefix included (not the base64 decoding the spec's
+ * own secrets use), so both signatures of a notification share one key.
+ */
+export function standardWebhookSignature(secrets: readonly string[], id: string, timestamp: number, body: string | Buffer): string {
+  const content = standardWebhookContent(id, timestamp, body);
+  return secrets.map((secret) => `v1,${createHmac("sha256", Buffer.from(secret, "utf8")).update(content).digest("base64")}`).join(" ");
+}
+
+export interface SignedHeaders {
+  "x-entourage-signature": string;
+  "webhook-id": string;
+  "webhook-timestamp": string;
+  "webhook-signature": string;
+}
+
+/**
+ * The signature headers of one attempt. `secrets` is the current secret first, then the previous one while
+ * its grace period lasts; X-Entourage-Signature holds one value, made with the current secret.
+ */
+export function signNotification(secrets: readonly [string, ...string[]], deliveryId: string, timestamp: number, body: string): SignedHeaders {
+  return {
+    "x-entourage-signature": entourageSignature(secrets[0], body),
+    "webhook-id": deliveryId,
+    "webhook-timestamp": String(timestamp),
+    "webhook-signature": standardWebhookSignature(secrets, deliveryId, timestamp, body),
+  };
+}

@@ -1,0 +1,59 @@
+import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
+import { randomUUID } from "node:crypto";
+import { recoverMissedDeliveries } from "../../src/github/missed-deliveries.js";
+import { createTenant, startTestRuntime, type TestRuntime } from "../helpers/app-runtime.js";
+import { issueOpened } from "../helpers/github-events.js";
+import { deliverToApp } from "../helpers/http.js";
+import { waitFor } from "../helpers/wait.js";
+
+let rt: TestRuntime;
+
+beforeAll(async () => {
+  rt = await startTestRuntime({ label: "missed_deliveries", env: { RECOVER_INTERVAL_MS: "600000" } });
+  await createTenant(rt, "acme", "acme-corp");
+});
+afterAll(async () => {
+  await rt?.stop();
+});
+
+let nextId = 1000;
+function hookDelivery(guid: string, status: "OK" | "Invalid HTTP Response: 503" | "timed out", ageMs: number) {
+  return { id: nextId++, guid, delivered_at: new Date(Date.now() - ageMs).toISOString(), status, status_code: status === "OK" ? 202 : 503, event: "issues", action: "opened", redelivery: false };
+}
+
+describe("missed GitHub deliveries", () => {
+  it("asks GitHub to redeliver, across pages, only the failed deliveries we never stored, within the window", async () => {
+    const stored = await deliverToApp(rt, "issues", issueOpened({ owner: "acme-corp", number: 1, installationId: 3 }));
+    const storedGuid = (await rt.database.dataSource.query("SELECT github_delivery_id FROM webhook_deliveries WHERE id = $1", [stored.id]))[0].github_delivery_id;
+    const lost = [randomUUID(), randomUUID(), randomUUID()];
+    const laterOk = randomUUID();
+    const tooOld = randomUUID();
+    rt.github.hookDeliveries.splice(0, rt.github.hookDeliveries.length,
+      hookDelivery(lost[0]!, "Invalid HTTP Response: 503", 1000),
+      hookDelivery(laterOk, "OK", 2000),
+      hookDelivery(storedGuid, "timed out", 3000), // GitHub gave up waiting, but we did store it.
+      ...Array.from({ length: 150 }, () => hookDelivery(randomUUID(), "OK", 4000)),
+      hookDelivery(lost[1]!, "timed out", 5000),
+      hookDelivery(laterOk, "timed out", 6000), // an earlier failure of a delivery that later succeeded
+      hookDelivery(lost[2]!, "Invalid HTTP Response: 503", 7000),
+      hookDelivery(tooOld, "timed out", 4 * 24 * 3600 * 1000),
+    );
+    const byGuid = new Map(rt.github.hookDeliveries.map((d) => [d.guid as string, d.id as number]));
+    const options = { db: rt.database.dataSource, probot: rt.probot!, log: rt.log, windowMs: 3 * 24 * 3600 * 1000, retryAfterMs: 3_600_000 };
+    const first = await recoverMissedDeliveries(options);
+    expect(first).toEqual({ listed: 156, missing: 3, requested: 3 });
+    expect([...rt.github.redeliveryRequests].sort()).toEqual(lost.map((g) => byGuid.get(g)).sort());
+    // Not asked again while the request is recent.
+    expect(await recoverMissedDeliveries(options)).toEqual({ listed: 156, missing: 3, requested: 0 });
+    expect(rt.github.redeliveryRequests).toHaveLength(3);
+  });
+
+  it("runs as a job that the sweeper schedules", async () => {
+    const lost = randomUUID();
+    rt.github.hookDeliveries.splice(0, rt.github.hookDeliveries.length, hookDelivery(lost, "timed out", 1000));
+    const before = rt.github.redeliveryRequests.length;
+    await rt.queue.add("recover-deliveries", {}, { jobId: `recover-deliveries-test-${randomUUID()}` });
+    await waitFor(async () => rt.github.redeliveryRequests.length > before, 30_000, "redelivery request");
+    expect(rt.github.redeliveryRequests.at(-1)).toBe(rt.github.hookDeliveries[0]!.id);
+  });
+});
