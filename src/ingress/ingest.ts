@@ -103,3 +103,12 @@ export async function ingest(deps: IngressDeps, receiver: Receiver, request: Inc
   }
   return { httpStatus: 202, delivery };
 }
+
+/** The body both webhook endpoints answer with. */
+export function deliveryAnswer(result: IngestResult): { delivery_id: string; status: string; duplicate?: true } {
+  return {
+    delivery_id: result.delivery.id,
+    status: result.delivery.status,
+    ...(result.delivery.duplicate ? { duplicate: true as const } : {}),
+  };
+}

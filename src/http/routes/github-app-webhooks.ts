@@ -1,6 +1,6 @@
 import type { FastifyInstance } from "fastify";
 import { APP_RECEIVER } from "../../db/entities/delivery.js";
-import { ingest, type IngressDeps } from "../../ingress/ingest.js";
+import { deliveryAnswer, ingest, type IngressDeps } from "../../ingress/ingest.js";
 import { errorBody } from "../errors.js";
 import { keepRawBody } from "../raw-body.js";
 
@@ -20,10 +20,6 @@ export async function githubAppWebhookRoutes(app: FastifyInstance, opts: { deps:
       headers: request.headers,
       body: request.body as Buffer,
     });
-    return reply.status(result.httpStatus).send({
-      delivery_id: result.delivery.id,
-      status: result.delivery.status,
-      ...(result.delivery.duplicate ? { duplicate: true } : {}),
-    });
+    return reply.status(result.httpStatus).send(deliveryAnswer(result));
   });
 }

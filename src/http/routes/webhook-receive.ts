@@ -2,7 +2,7 @@ import type { FastifyInstance } from "fastify";
 import type { SecretBox } from "../../crypto/secret-box.js";
 import { GoneError, NotFoundError } from "../../domain/errors.js";
 import { acceptedSecrets, findWebhookForReceive } from "../../domain/webhooks.js";
-import { ingest, type IngressDeps } from "../../ingress/ingest.js";
+import { deliveryAnswer, ingest, type IngressDeps } from "../../ingress/ingest.js";
 import { keepRawBody } from "../raw-body.js";
 
 /** A repository webhook's or custom integration's endpoint, signed with that webhook's own secret. */
@@ -17,10 +17,6 @@ export async function webhookReceiveRoutes(app: FastifyInstance, opts: { deps: I
       headers: request.headers,
       body: request.body as Buffer,
     });
-    return reply.status(result.httpStatus).send({
-      delivery_id: result.delivery.id,
-      status: result.delivery.status,
-      ...(result.delivery.duplicate ? { duplicate: true } : {}),
-    });
+    return reply.status(result.httpStatus).send(deliveryAnswer(result));
   });
 }
