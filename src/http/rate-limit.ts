@@ -36,6 +36,8 @@ export async function limitRate(scope: FastifyInstance, options: RateLimitOption
     ? new Redis(options.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 2000 })
     : undefined;
   redis?.on("error", () => undefined);
+  // Commands are not queued while connecting (a Redis outage must not hold requests): wait for the connection once.
+  if (redis) await readyWithin(redis, 2000);
   await scope.register(fastifyRateLimit, {
     // Added below as the scope's first onRequest hook, so it runs before authentication.
     global: false,
@@ -50,4 +52,18 @@ export async function limitRate(scope: FastifyInstance, options: RateLimitOption
   });
   scope.addHook("onRequest", scope.rateLimit());
   return redis;
+}
+
+function readyWithin(redis: Redis, timeoutMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      redis.off("ready", done);
+      redis.off("error", done);
+      resolve();
+    };
+    const timer = setTimeout(done, timeoutMs);
+    redis.once("ready", done);
+    redis.once("error", done);
+  });
 }
