@@ -8,7 +8,7 @@ import { waitFor } from "../helpers/wait.js";
 let rt: TestRuntime;
 
 beforeAll(async () => {
-  rt = await startTestRuntime({ label: "dispatch_timeout", env: { DISPATCH_ACK_TIMEOUT_MS: "400", SWEEP_INTERVAL_MS: "200" } });
+  rt = await startTestRuntime({ label: "dispatch_timeout", env: { DISPATCH_ACK_TIMEOUT_MS: "2000", SWEEP_INTERVAL_MS: "200" } });
 });
 afterAll(async () => {
   await rt?.stop();
@@ -30,7 +30,7 @@ describe("dispatch", () => {
     expect(types.slice(0, 5)).toEqual(["task.created", "task.assigned", "task.dispatched", "task.dispatch_expired", "task.assigned"]);
     // Acknowledged in time, the second agent keeps it.
     expect((await org.api.post(`/api/v1/tasks/${d.task_id}/acknowledge`)).status).toBe(200);
-    await new Promise((r) => setTimeout(r, 800));
+    await new Promise((r) => setTimeout(r, 2500));
     expect((await org.api.get(`/api/v1/tasks/${d.task_id}`)).body.assignee_id).toBe(org.agents.wakeful);
   });
 });
