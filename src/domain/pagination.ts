@@ -26,12 +26,20 @@ export function decodeCursor(cursor: string): Cursor {
   try {
     const [at, id] = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8")) as [string, string];
     const createdAt = new Date(at);
-    if (typeof id !== "string" || Number.isNaN(createdAt.getTime())) throw new Error("bad cursor");
+    // Years outside 1..9999 are valid in JavaScript but not in a timestamptz.
+    const year = createdAt.getUTCFullYear();
+    if (typeof id !== "string" || Number.isNaN(createdAt.getTime()) || year < 1 || year > 9999) throw new Error("bad cursor");
     return { createdAt, id };
   } catch {
     throw new ValidationError("cursor is not one this API returned", "invalid_cursor");
   }
 }
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const castable: Record<"uuid" | "integer", (id: string) => boolean> = {
+  integer: (id) => /^\d{1,10}$/.test(id) && Number(id) <= 2_147_483_647,
+  uuid: (id) => UUID.test(id),
+};
 
 /**
  * Adds newest-first keyset paging to a query whose rows have created_at and id.
@@ -49,7 +57,8 @@ export function pageQuery(
   const col = (name: string) => (alias ? `${alias}.${name}` : name);
   if (page.cursor) {
     const cursor = decodeCursor(page.cursor);
-    if (idType === "integer" && !/^\d+$/.test(cursor.id)) throw new ValidationError("cursor is not one this API returned", "invalid_cursor");
+    // The id is cast in SQL: one that cannot be cast would fail the query instead of the request.
+    if (!castable[idType](cursor.id)) throw new ValidationError("cursor is not one this API returned", "invalid_cursor");
     params.push(cursor.createdAt, cursor.id);
     where.push(`(${col("created_at")}, ${col("id")}) < ($${params.length - 1}, $${params.length}::${idType})`);
   }

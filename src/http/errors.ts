@@ -1,4 +1,6 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
+import { STATUS_CODES } from "node:http";
+import type { Socket } from "node:net";
 import { hasZodFastifySchemaValidationErrors } from "fastify-type-provider-zod";
 import {
   ConflictError, DomainError, GoneError, NotFoundError, UnauthorizedError, ValidationError,
@@ -40,9 +42,27 @@ function fastifyStatus(error: FastifyError): [number, string] | undefined {
     case "FST_ERR_CTP_EMPTY_JSON_BODY":
     case "FST_ERR_CTP_INVALID_CONTENT_LENGTH":
       return [400, "invalid_request"];
+    case "FST_ERR_BAD_URL":
+      return [400, "invalid_url"];
+    case "FST_ERR_MAX_PARAM_LENGTH":
+      return [414, "uri_too_long"];
     default:
       return undefined;
   }
+}
+
+/** Requests Node's HTTP parser refuses before Fastify sees them (malformed or oversized headers) get the same JSON error shape. */
+export function answerClientError(error: NodeJS.ErrnoException, socket: Socket): void {
+  if (error.code === "ECONNRESET" || socket.destroyed) return;
+  const [status, code, message] =
+    error.code === "HPE_HEADER_OVERFLOW" ? [431, "headers_too_large", "the request headers are larger than the server accepts"]
+    : error.code === "ERR_HTTP_REQUEST_TIMEOUT" ? [408, "request_timeout", "the request did not arrive in time"]
+    : [400, "malformed_request", "the request is not valid HTTP"];
+  const body = JSON.stringify(errorBody(code, message));
+  if (socket.writable) {
+    socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  }
+  socket.destroy(error);
 }
 
 export function handleError(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {

@@ -12,7 +12,7 @@ import type { OutboxRelay } from "../queue/outbox-relay.js";
 import type { JobQueue } from "../queue/queue.js";
 import { DEFAULT_ACCESS_TOKEN_TTL_SECONDS } from "./access-token.js";
 import { requirePrincipal } from "./auth.js";
-import { errorBody, handleError } from "./errors.js";
+import { answerClientError, errorBody, handleError } from "./errors.js";
 import { agentRoutes } from "./routes/agents.js";
 import { installationRoutes } from "./routes/installations.js";
 import { apiKeyRoutes } from "./routes/api-keys.js";
@@ -59,6 +59,9 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     bodyLimit: 1024 * 1024,
     requestTimeout: 30_000,
     return503OnClosing: true,
+    // Malformed requests and router errors answer in the API's JSON error shape too.
+    clientErrorHandler: answerClientError,
+    frameworkErrors: handleError,
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);

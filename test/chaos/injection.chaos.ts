@@ -1,0 +1,3 @@
+import { describeInjection } from "../helpers/scenarios/injection.js";
+
+describeInjection({ generated: 300 });

@@ -1,0 +1,3 @@
+import { describeTenancy } from "../helpers/scenarios/tenancy.js";
+
+describeTenancy({ orgs: 4 });

@@ -1,0 +1,97 @@
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+
+export interface RecordedComment {
+  id: number;
+  repository: string;
+  issue_number: number;
+  body: string;
+}
+
+/**
+ * GitHub's REST API as far as worker processes call it, on a real port (child processes cannot be
+ * nocked): they reach it as GitHub Enterprise (GHE_HOST=127.0.0.1:<port>, GHE_PROTOCOL=http).
+ * Installation tokens are granted, repository files do not exist, the App's delivery log is
+ * empty, comments are recorded.
+ */
+export class GitHubServer {
+  readonly comments: RecordedComment[] = [];
+  /** "METHOD path" of every call, without /api/v3. */
+  readonly calls: string[] = [];
+  /** Calls no route answers: the app asked GitHub for something this stand-in does not know. */
+  readonly unexpected: string[] = [];
+  private server?: http.Server;
+  private nextId = 1;
+
+  get host(): string {
+    return `127.0.0.1:${(this.server!.address() as AddressInfo).port}`;
+  }
+
+  /** The environment that points an app process at this server. */
+  get env(): Record<string, string> {
+    return { GHE_HOST: this.host, GHE_PROTOCOL: "http" };
+  }
+
+  async start(): Promise<void> {
+    this.server = http.createServer((request, response) => {
+      const chunks: Buffer[] = [];
+      request.on("data", (chunk: Buffer) => chunks.push(chunk));
+      request.on("end", () => {
+        const method = request.method ?? "GET";
+        const urlPath = (request.url ?? "/").split("?")[0]!.replace(/^\/api\/v3/, "");
+        this.calls.push(`${method} ${urlPath}`);
+        const text = Buffer.concat(chunks).toString("utf8");
+        const [status, body] = this.answer(method, urlPath, text ? (JSON.parse(text) as Record<string, unknown>) : {});
+        response.writeHead(status, { "content-type": "application/json; charset=utf-8" }).end(JSON.stringify(body));
+      });
+    });
+    this.server.keepAliveTimeout = 1000;
+    await new Promise<void>((resolve) => this.server!.listen(0, "127.0.0.1", resolve));
+  }
+
+  async close(): Promise<void> {
+    const server = this.server;
+    if (!server) return;
+    this.server = undefined;
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  /** Comments posted on each issue number, for issues with more than one. */
+  repeatedComments(): Map<string, number> {
+    const counts = new Map<string, number>();
+    for (const c of this.comments) counts.set(`${c.repository}#${c.issue_number}`, (counts.get(`${c.repository}#${c.issue_number}`) ?? 0) + 1);
+    return new Map([...counts].filter(([, n]) => n > 1));
+  }
+
+  private answer(method: string, urlPath: string, body: Record<string, unknown>): [number, unknown] {
+    let m: RegExpExecArray | null;
+    if (method === "POST" && /^\/app\/installations\/\d+\/access_tokens$/.test(urlPath)) {
+      return [201, { token: "ghs_stand_in_token", expires_at: new Date(Date.now() + 3_600_000).toISOString(), permissions: { issues: "write", contents: "read" } }];
+    }
+    if (method === "GET" && /^\/repos\/[^/]+\/[^/]+\/contents\//.test(urlPath)) return [404, { message: "Not Found" }];
+    // The App's own delivery log (missed-delivery redelivery): GitHub failed none of ours.
+    if (method === "GET" && urlPath === "/app/hook/deliveries") return [200, []];
+    if ((m = /^\/repos\/([^/]+)\/([^/]+)\/issues\/(\d+)\/comments$/.exec(urlPath))) {
+      const repository = `${decodeURIComponent(m[1]!)}/${decodeURIComponent(m[2]!)}`;
+      const issueNumber = Number(m[3]);
+      if (method === "GET") {
+        return [200, this.comments.filter((c) => c.repository === repository && c.issue_number === issueNumber).map((c) => ({ id: c.id, body: c.body, html_url: "" }))];
+      }
+      if (method === "POST") {
+        const comment = { id: this.nextId++, repository, issue_number: issueNumber, body: String(body.body) };
+        this.comments.push(comment);
+        return [201, { id: comment.id, body: comment.body, html_url: `http://${this.host}/${repository}/issues/${issueNumber}#issuecomment-${comment.id}` }];
+      }
+    }
+    if (method === "PATCH" && (m = /^\/repos\/[^/]+\/[^/]+\/issues\/comments\/(\d+)$/.exec(urlPath))) {
+      const comment = this.comments.find((c) => c.id === Number(m![1]));
+      if (!comment) return [404, { message: "Not Found" }];
+      comment.body = String(body.body);
+      return [200, { id: comment.id, body: comment.body, html_url: "" }];
+    }
+    if (method === "PATCH" && /^\/repos\/[^/]+\/[^/]+\/issues\/\d+$/.test(urlPath)) return [200, { state: body.state ?? "open" }];
+    this.unexpected.push(`${method} ${urlPath}`);
+    return [404, { message: "Not Found" }];
+  }
+}
