@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import { createTenant, startTestRuntime, type Tenant, type TestRuntime } from "../helpers/app-runtime.js";
 import { issueOpened } from "../helpers/github-events.js";
 import { deliverToApp } from "../helpers/http.js";
+import { waitFor } from "../helpers/wait.js";
 
 let rt: TestRuntime;
 let acme: Tenant;
@@ -41,7 +42,11 @@ describe("rate limits on the REST API", () => {
 
 describe("GET /metrics", () => {
   it("counts deliveries by event and status, processing time, queue depth and job failures, in Prometheus text", async () => {
-    const res = await rt.server.inject({ method: "GET", url: "/metrics" });
+    // A worker counts a delivery just after its final status is committed, so the count may trail the row.
+    const res = await waitFor(async () => {
+      const answer = await rt.server.inject({ method: "GET", url: "/metrics" });
+      return answer.body.includes('entourage_deliveries_finished_total{event="issues.opened",status="processed"} 7') && answer;
+    }, 10_000, "seven finished deliveries in /metrics");
     expect(res.statusCode).toBe(200);
     expect(res.headers["content-type"]).toContain("text/plain");
     const text = res.body;
