@@ -15,7 +15,7 @@ import { buildServer } from "./http/server.js";
 import { localSecret } from "./local-secrets.js";
 import type { Logger } from "./log.js";
 import { createQueue } from "./queue/create-queue.js";
-import { DEFAULT_RETRY } from "./queue/jobs.js";
+import { DEFAULT_RETRY, isOutboxJob } from "./queue/jobs.js";
 import type { JobHandlers, JobQueue } from "./queue/queue.js";
 import { postTaskComment } from "./github/comments.js";
 import { afterEachJob } from "./queue/after-each-job.js";
@@ -96,8 +96,13 @@ export async function startRuntime(config: Config, log: Logger, options: Runtime
         db, probot, log, embedded: database.embedded, windowMs: config.recoverWindowMs, retryAfterMs: config.recoverIntervalMs * 3,
       }),
     };
-    const countFailure = (job: string) => metrics.jobFailures.inc({ job });
-    await queue.work(afterEachJob(handlers, () => relay.flushQuietly(), countFailure), { concurrency: config.workerConcurrency });
+    await queue.work(afterEachJob(handlers, {
+      afterEach: () => relay.flushQuietly(),
+      onFailure: (job) => metrics.jobFailures.inc({ job }),
+      onFinished: async (job, jobId) => {
+        if (isOutboxJob(job)) await relay.finished(jobId);
+      },
+    }), { concurrency: config.workerConcurrency });
     sweeper = new Sweeper({
       db, queue, relay, log, intervalMs: config.sweepIntervalMs, staleAfterMs: config.staleDeliveryMs,
       recoverEveryMs: config.app ? config.recoverIntervalMs : undefined,

@@ -1,12 +1,12 @@
 import { randomUUID } from "node:crypto";
-import type { JobName, JobPayloads } from "../queue/jobs.js";
+import type { JobPayloads, OutboxJobName } from "../queue/jobs.js";
 import { sql, type Queryable } from "../db/sql.js";
 
 /**
  * Schedules a background job as part of the caller's transaction: it is queued only if the
  * transaction commits, and never lost if the queue is down then (the relay retries).
  */
-export async function scheduleJob<N extends JobName>(
+export async function scheduleJob<N extends OutboxJobName>(
   db: Queryable,
   name: N,
   payload: JobPayloads[N],

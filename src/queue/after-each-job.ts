@@ -1,20 +1,32 @@
-import { JOB_NAMES } from "./jobs.js";
-import type { JobHandler, JobHandlers } from "./queue.js";
+import { JOB_NAMES, type JobName } from "./jobs.js";
+import { PermanentJobError, RetryLaterError, type JobHandler, type JobHandlers } from "./queue.js";
 
-/** Wraps every handler so that `then` runs after each job, whether it succeeded or failed; failures are counted. */
-export function afterEachJob(handlers: JobHandlers, then: () => Promise<void>, onFailure: (job: string) => void = () => undefined): JobHandlers {
+export interface JobHooks {
+  /** Runs after every try, whatever its outcome. */
+  afterEach(): Promise<void>;
+  /** A try failed, also one that will be tried again. */
+  onFailure?(name: JobName): void;
+  /** The job will not run again: it succeeded, or its failure was final. */
+  onFinished?(name: JobName, jobId: string): Promise<void>;
+}
+
+/** Wraps every handler with the hooks. */
+export function afterEachJob(handlers: JobHandlers, hooks: JobHooks): JobHandlers {
   const wrapped: Record<string, JobHandler<never>> = {};
   for (const name of JOB_NAMES) {
     const handler = handlers[name] as JobHandler<never> | undefined;
     if (!handler) continue;
     wrapped[name] = async (payload, context) => {
+      let finished = true;
       try {
         await handler(payload, context);
       } catch (error) {
-        onFailure(name);
+        hooks.onFailure?.(name);
+        finished = !(error instanceof RetryLaterError) && (error instanceof PermanentJobError || context.isLastAttempt);
         throw error;
       } finally {
-        await then();
+        if (finished) await hooks.onFinished?.(name, context.jobId);
+        await hooks.afterEach();
       }
     };
   }

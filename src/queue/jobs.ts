@@ -20,6 +20,15 @@ export type JobName = keyof JobPayloads;
 
 export const JOB_NAMES: readonly JobName[] = ["process-delivery", "assign", "dispatch", "dispatch-timeout", "github-comment", "outbound", "recover-deliveries"];
 
+/** The jobs decided inside a transaction: written to job_outbox with it, queued once it commits. */
+export const OUTBOX_JOBS = ["assign", "dispatch", "dispatch-timeout", "github-comment", "outbound"] as const satisfies readonly JobName[];
+
+export type OutboxJobName = (typeof OUTBOX_JOBS)[number];
+
+export function isOutboxJob(name: JobName): name is OutboxJobName {
+  return (OUTBOX_JOBS as readonly JobName[]).includes(name);
+}
+
 export interface RetryPolicy {
   /** Total tries, the first included. */
   attempts: number;

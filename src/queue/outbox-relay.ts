@@ -59,21 +59,54 @@ export class OutboxRelay {
         [BATCH],
       );
       if (pending.rows.length === 0) return 0;
-      const byName = new Map<JobName, OutboxRow[]>();
-      for (const row of pending.rows) byName.set(row.job_name, [...(byName.get(row.job_name) ?? []), row]);
-      for (const [name, rows] of byName) {
-        await this.queue.addBulk(name, rows.map((row) => ({
-          payload: row.payload,
-          options: { jobId: row.job_id, delayMs: row.delay_ms > 0 ? row.delay_ms : undefined },
-        })));
-      }
+      await this.queueRows(pending.rows, true);
       await sql(manager, "UPDATE job_outbox SET enqueued_at = now() WHERE id = ANY($1::uuid[])", [pending.rows.map((r) => r.id)]);
       return pending.rows.length;
     });
   }
 
-  /** Forgets rows queued more than a day ago. */
+  /** Marks a job that will not run again, so that it is not queued again. */
+  async finished(jobId: string): Promise<void> {
+    try {
+      await sql(this.db, "UPDATE job_outbox SET finished_at = now() WHERE job_id = $1 AND finished_at IS NULL", [jobId]);
+    } catch (error) {
+      // The job is done either way; at worst the sweeper queues it once more and the handler finds nothing to do.
+      this.log.warn({ job_id: jobId, err: (error as Error).message }, "could not mark a job finished");
+    }
+  }
+
+  /**
+   * Queues again the jobs the queue was given that never finished, `graceMs` after they were due: a
+   * queue can lose them (Redis restarted empty, the in-process queue's process died). Job ids make
+   * this harmless for jobs the queue still holds.
+   */
+  async requeueUnfinished(graceMs: number): Promise<number> {
+    const overdue = await sql<OutboxRow>(
+      this.db,
+      `SELECT * FROM job_outbox
+        WHERE finished_at IS NULL AND enqueued_at IS NOT NULL
+          AND enqueued_at + (delay_ms + $1) * interval '1 millisecond' < now()
+        ORDER BY created_at, id LIMIT $2`,
+      [graceMs, BATCH],
+    );
+    await this.queueRows(overdue.rows, false);
+    return overdue.rows.length;
+  }
+
+  /** One addBulk per job name; `withDelay` false queues every row to run now. */
+  private async queueRows(rows: OutboxRow[], withDelay: boolean): Promise<void> {
+    const byName = new Map<JobName, OutboxRow[]>();
+    for (const row of rows) byName.set(row.job_name, [...(byName.get(row.job_name) ?? []), row]);
+    for (const [name, named] of byName) {
+      await this.queue.addBulk(name, named.map((row) => ({
+        payload: row.payload,
+        options: { jobId: row.job_id, delayMs: withDelay && row.delay_ms > 0 ? row.delay_ms : undefined },
+      })));
+    }
+  }
+
+  /** Forgets jobs finished more than a day ago, and any queued more than a week ago. */
   async prune(): Promise<void> {
-    await sql(this.db, "DELETE FROM job_outbox WHERE enqueued_at < now() - interval '1 day'");
+    await sql(this.db, "DELETE FROM job_outbox WHERE finished_at < now() - interval '1 day' OR enqueued_at < now() - interval '7 days'");
   }
 }

@@ -10,20 +10,23 @@ export interface SweeperOptions {
   relay: OutboxRelay;
   log: Logger;
   intervalMs: number;
-  /** A delivery still `received` this long after it arrived is queued again. */
+  /** A delivery still `received` this long after it arrived, or a scheduled job still unfinished this long after it was due, is queued again. */
   staleAfterMs: number;
   /** How often to look for GitHub deliveries that never reached us; unset while the App is not configured. */
   recoverEveryMs?: number;
 }
 
 /**
- * Queues what was stored but not queued: scheduled jobs left in the outbox, and deliveries left
- * `received` (the queue was down when they arrived, or a worker died). Job ids make it harmless
- * to queue something that is already waiting.
+ * Queues what was stored but not queued, or queued and lost: scheduled jobs left in the outbox or
+ * never finished, and deliveries left `received` (the queue was down when they arrived, Redis
+ * restarted empty, or a worker died). Job ids make it harmless to queue something that is already waiting.
  */
+const PRUNE_EVERY_MS = 3_600_000;
+
 export class Sweeper {
   private timer?: NodeJS.Timeout;
   private running?: Promise<void>;
+  private prunedAt = 0;
 
   constructor(private readonly options: SweeperOptions) {}
 
@@ -44,7 +47,14 @@ export class Sweeper {
   }
 
   async sweep(): Promise<void> {
-    await this.options.relay.flush();
+    const { relay, log, staleAfterMs } = this.options;
+    await relay.flush();
+    const requeued = await relay.requeueUnfinished(staleAfterMs);
+    if (requeued > 0) log.info({ jobs: requeued }, "queued again scheduled jobs that did not finish in time");
+    if (Date.now() - this.prunedAt > PRUNE_EVERY_MS) {
+      await relay.prune();
+      this.prunedAt = Date.now();
+    }
     const every = this.options.recoverEveryMs;
     if (every) {
       // One job id per period: every worker asks, the queue keeps one.

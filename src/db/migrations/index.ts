@@ -3,6 +3,7 @@ import { AgentsAtWork1764201600000 } from "./1764201600000-agents-at-work.js";
 import { DeliveryRedeliveries1764217800000 } from "./1764217800000-delivery-redeliveries.js";
 import { RedeliveryRequests1764300000000 } from "./1764300000000-redelivery-requests.js";
 import { OutboundWebhooks1764386400000 } from "./1764386400000-outbound-webhooks.js";
+import { OutboxFinished1764900000000 } from "./1764900000000-outbox-finished.js";
 
 export const MIGRATIONS = [InitialSchema1764115200000, AgentsAtWork1764201600000, DeliveryRedeliveries1764217800000, RedeliveryRequests1764300000000,
-  OutboundWebhooks1764386400000];
+  OutboundWebhooks1764386400000, OutboxFinished1764900000000];

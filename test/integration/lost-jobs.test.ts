@@ -1,0 +1,100 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "@jest/globals";
+import { openDatabase, type Database } from "../../src/db/data-source.js";
+import { sql } from "../../src/db/sql.js";
+import { scheduleJob } from "../../src/domain/outbox.js";
+import { createLogger } from "../../src/log.js";
+import { afterEachJob } from "../../src/queue/after-each-job.js";
+import { BullmqQueue } from "../../src/queue/bullmq-queue.js";
+import { DEFAULT_RETRY } from "../../src/queue/jobs.js";
+import { OutboxRelay } from "../../src/queue/outbox-relay.js";
+import { PermanentJobError, RetryLaterError } from "../../src/queue/queue.js";
+import { createRedisPrefix, createTestDatabase, TEST_REDIS_URL, type TestDatabase } from "../helpers/services.js";
+import { waitFor } from "../helpers/wait.js";
+
+const log = createLogger("silent");
+const redis = createRedisPrefix("lost_jobs");
+let testDb: TestDatabase;
+let database: Database;
+
+beforeAll(async () => {
+  testDb = await createTestDatabase("lost_jobs");
+  database = await openDatabase({ databaseUrl: testDb.url, dataDir: "/nonexistent" });
+});
+afterAll(async () => {
+  await database?.close();
+  await testDb?.drop();
+  await redis.clean();
+});
+
+let queues = 0;
+const opened: BullmqQueue[] = [];
+afterEach(async () => {
+  await Promise.all(opened.splice(0).map((queue) => queue.close(1000)));
+});
+
+function openQueue(): BullmqQueue {
+  const queue = new BullmqQueue({ redisUrl: TEST_REDIS_URL, prefix: `${redis.prefix}:q${++queues}`, settings: { defaultRetry: { ...DEFAULT_RETRY, attempts: 2, backoffMs: 20 }, retry: {} }, log });
+  opened.push(queue);
+  return queue;
+}
+
+const waitingComments = async (queue: BullmqQueue) => {
+  const counts = (await queue.counts())["github-comment"];
+  return counts.waiting + counts.delayed;
+};
+
+describe("scheduled jobs a queue lost", () => {
+  it("are queued again once overdue, under their own job id, until they finish", async () => {
+    const db = database.dataSource;
+    const before = openQueue();
+    await scheduleJob(db, "github-comment", { taskId: 41, kind: "tracked" }, { jobId: "comment-41-tracked" });
+    await new OutboxRelay(db, before, log).flush();
+    expect(await waitingComments(before)).toBe(1);
+    await before.close(1000);
+
+    // A queue on an empty Redis: what a restart without persistence leaves.
+    const after = openQueue();
+    const relay = new OutboxRelay(db, after, log);
+    expect(await waitingComments(after)).toBe(0);
+    expect(await relay.requeueUnfinished(60_000)).toBe(0);
+    expect(await relay.requeueUnfinished(0)).toBe(1);
+    expect(await relay.requeueUnfinished(0)).toBe(1);
+    // The job id keeps a job that is still waiting from being queued twice.
+    expect(await waitingComments(after)).toBe(1);
+
+    const ran: number[] = [];
+    await after.work(afterEachJob({
+      "github-comment": async ({ taskId }) => {
+        ran.push(taskId);
+      },
+    }, { afterEach: async () => undefined, onFinished: (_name, jobId) => relay.finished(jobId) }));
+    await waitFor(async () => (await sql<{ finished_at: Date | null }>(db, "SELECT finished_at FROM job_outbox WHERE job_id = 'comment-41-tracked'")).rows[0]?.finished_at ?? undefined, 10_000, "the job finished");
+    expect(ran).toEqual([41]);
+    expect(await relay.requeueUnfinished(0)).toBe(0);
+  });
+
+  it("count as finished after a final failure, but not while they will be tried again", async () => {
+    const db = database.dataSource;
+    const queue = openQueue();
+    const relay = new OutboxRelay(db, queue, log);
+    const tries = new Map<number, number>();
+    const failures: string[] = [];
+    await queue.work(afterEachJob({
+      "github-comment": async ({ taskId }) => {
+        const n = (tries.get(taskId) ?? 0) + 1;
+        tries.set(taskId, n);
+        if (taskId === 51) throw new Error("always fails");
+        if (taskId === 52) throw new PermanentJobError("cannot help");
+        if (taskId === 53 && n === 1) throw new RetryLaterError(50);
+      },
+    }, { afterEach: async () => undefined, onFailure: (name) => failures.push(name), onFinished: (_name, jobId) => relay.finished(jobId) }));
+    for (const taskId of [51, 52, 53]) await scheduleJob(db, "github-comment", { taskId, kind: "resolved" }, { jobId: `comment-${taskId}-resolved` });
+    await relay.flush();
+    const finished = async () => (await sql<{ job_id: string }>(db,
+      "SELECT job_id FROM job_outbox WHERE job_id LIKE 'comment-5_-resolved' AND finished_at IS NOT NULL ORDER BY job_id")).rows.map((r) => r.job_id);
+    await waitFor(async () => (await finished()).length === 3, 10_000, "three finished jobs");
+    expect(await finished()).toEqual(["comment-51-resolved", "comment-52-resolved", "comment-53-resolved"]);
+    expect(Object.fromEntries(tries)).toEqual({ 51: 2, 52: 1, 53: 2 });
+    expect(failures).toHaveLength(4);
+  });
+});
