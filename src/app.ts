@@ -62,7 +62,10 @@ export function entourageApp(deps: AppDeps): ApplicationFunction {
       });
     }
     app.on(["installation", "installation_repositories"], async (context) => {
-      await applyInstallationEvent(deps.db, context.id);
+      await applyInstallationEvent(deps.db, context.id, async () => {
+        const repositories = await context.octokit.paginate(context.octokit.rest.apps.listReposAccessibleToInstallation, { per_page: 100 });
+        return repositories.map((repository) => repository.full_name);
+      });
     });
   };
 }

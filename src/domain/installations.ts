@@ -31,7 +31,10 @@ function coverage(selection: string | undefined, names: string[]): string[] | nu
   return selection === "all" ? null : names;
 }
 
-async function apply(manager: EntityManager, delivery: Delivery): Promise<DeliveryOutcome> {
+/** The full names of every repository the installation covers now, as GitHub lists them. */
+export type RepositoryLister = () => Promise<string[]>;
+
+async function apply(manager: EntityManager, delivery: Delivery, listRepositories?: RepositoryLister): Promise<DeliveryOutcome> {
   const payload = delivery.payload as unknown as InstallationPayload;
   const action = `${delivery.event_type}`;
   let installation = await ensureInstallation(manager, payload);
@@ -65,8 +68,11 @@ async function apply(manager: EntityManager, delivery: Delivery): Promise<Delive
     case "installation_repositories.removed": {
       const added = (payload.repositories_added ?? []).map((r) => r.full_name);
       const removed = new Set((payload.repositories_removed ?? []).map((r) => r.full_name));
-      const kept = [...new Set([...(installation.repositories ?? []), ...added])].filter((name) => !removed.has(name));
       const selection = payload.repository_selection ?? installation.repository_selection ?? undefined;
+      // From "all" (or a list never seen) to "selected", the event names only the change: ask GitHub for the rest.
+      const kept = selection === "selected" && installation.repositories === null && listRepositories
+        ? await listRepositories()
+        : [...new Set([...(installation.repositories ?? []), ...added])].filter((name) => !removed.has(name));
       installation = await update(manager, installation.id, "repository_selection = $2, repositories = $3", [selection ?? null, coverage(selection, kept)]);
       break;
     }
@@ -84,12 +90,12 @@ async function apply(manager: EntityManager, delivery: Delivery): Promise<Delive
 }
 
 /** installation and installation_repositories events keep the installation row as GitHub has it. */
-export async function applyInstallationEvent(db: DataSource, deliveryId: string): Promise<DeliveryOutcome> {
+export async function applyInstallationEvent(db: DataSource, deliveryId: string, listRepositories?: RepositoryLister): Promise<DeliveryOutcome> {
   return db.transaction(async (manager) => {
     const delivery = (await sql<Delivery>(manager, "SELECT * FROM webhook_deliveries WHERE id = $1 FOR UPDATE", [deliveryId])).rows[0];
     if (!delivery) throw new Error(`delivery ${deliveryId} does not exist`);
     if (delivery.status !== "received") return { status: delivery.status as DeliveryOutcome["status"], actionTaken: delivery.action_taken };
-    const outcome = await apply(manager, delivery);
+    const outcome = await apply(manager, delivery, listRepositories);
     await finishDelivery(manager, delivery.id, outcome);
     return outcome;
   });

@@ -30,6 +30,8 @@ export class FakeGitHub {
   readonly requests: string[] = [];
   /** The App's recent deliveries as GET /app/hook/deliveries lists them, newest first. */
   readonly hookDeliveries: Record<string, unknown>[] = [];
+  /** What GET /installation/repositories lists for any installation's token. */
+  readonly installationRepositories: string[] = [];
   /** Hook delivery ids GitHub was asked to deliver again. */
   readonly redeliveryRequests: number[] = [];
   private readonly failures: Failure[] = [];
@@ -53,6 +55,10 @@ export class FakeGitHub {
       const headers: Record<string, string> = next ? { link: next } : {};
       return [200, page, headers];
     }));
+    scope.get(/\/installation\/repositories(\?.*)?$/).reply((uri) => this.answer("GET", uri, () => [200, {
+      total_count: this.installationRepositories.length,
+      repositories: this.installationRepositories.map((fullName, i) => ({ id: i + 1, name: fullName.split("/")[1], full_name: fullName })),
+    }]));
     scope.post(/\/app\/hook\/deliveries\/\d+\/attempts$/).reply((uri) => this.answer("POST", uri, () => {
       this.redeliveryRequests.push(Number(/deliveries\/(\d+)\/attempts/.exec(uri)![1]));
       return [202, {}];

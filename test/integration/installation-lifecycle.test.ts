@@ -122,4 +122,34 @@ describe("the installation lifecycle", () => {
     expect(after).toBeGreaterThanOrEqual(before);
     expect((await sql(rt.database.dataSource, "SELECT id FROM tasks WHERE org_id = $1", [acme.orgId])).rows.length).toBeGreaterThan(0);
   });
+
+  it("from all repositories to selected ones: GitHub is asked which repositories the installation still covers", async () => {
+    const other = 88_002;
+    const onOther = (event: "installation" | "installation_repositories", action: string, edit: (p: Record<string, any>) => void) =>
+      installationEvent(event, action, (p) => {
+        edit(p);
+        p.installation.id = other;
+      });
+    await onOther("installation", "created", (p) => {
+      p.installation.repository_selection = "all";
+    });
+    const covered = async () => (await sql<{ repository_selection: string; repositories: string[] | null }>(rt.database.dataSource,
+      "SELECT repository_selection, repositories FROM installations WHERE github_installation_id = $1", [other])).rows[0]!;
+    expect(await covered()).toEqual({ repository_selection: "all", repositories: null });
+    rt.github.installationRepositories.push("acme-corp/api", "acme-corp/docs");
+    const listed = rt.github.requests.length;
+    await onOther("installation_repositories", "removed", (p) => {
+      p.repository_selection = "selected";
+      p.repositories_added = [];
+      p.repositories_removed = [{ id: 1, name: "web", full_name: "acme-corp/web", private: false }];
+    });
+    expect(await covered()).toEqual({ repository_selection: "selected", repositories: ["acme-corp/api", "acme-corp/docs"] });
+    expect(rt.github.requests.slice(listed).filter((r) => r.startsWith("GET /installation/repositories"))).toHaveLength(1);
+    const issueOnOther = (repo: string, number: number) => deliverToApp(rt, "issues", issueOpened({ owner: "acme-corp", repo, number, installationId: other }));
+    // The organization has two teams by now: the admin picks the one this installation feeds.
+    const { id } = (await sql<{ id: string }>(rt.database.dataSource, "SELECT id FROM installations WHERE github_installation_id = $1", [other])).rows[0]!;
+    expect((await apiClient(rt, acme.apiKey).patch(`/api/v1/installations/${id}`, { team_id: acme.teamId })).status).toBe(200);
+    expect(await issueOnOther("docs", 30)).toMatchObject({ status: "processed", action_taken: expect.stringMatching(/^task_created:/) });
+    expect((await issueOnOther("web", 31)).action_taken).toBe(`ignored: repository acme-corp/web is not covered by installation ${other}`);
+  });
 });

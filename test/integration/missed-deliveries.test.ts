@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import { randomUUID } from "node:crypto";
 import { recoverMissedDeliveries } from "../../src/github/missed-deliveries.js";
+import { RECOVERY_LOCK, recoverDeliveries } from "../../src/queue/workers/recover-deliveries.js";
 import { createTenant, startTestRuntime, type TestRuntime } from "../helpers/app-runtime.js";
 import { issueOpened } from "../helpers/github-events.js";
 import { deliverToApp } from "../helpers/http.js";
@@ -55,5 +56,24 @@ describe("missed GitHub deliveries", () => {
     await rt.queue.add("recover-deliveries", {}, { jobId: `recover-deliveries-test-${randomUUID()}` });
     await waitFor(async () => rt.github.redeliveryRequests.length > before, 30_000, "redelivery request");
     expect(rt.github.redeliveryRequests.at(-1)).toBe(rt.github.hookDeliveries[0]!.id);
+  });
+
+  it("runs in one process at a time: while another holds the recovery lock, a run asks GitHub nothing", async () => {
+    const lost = randomUUID();
+    rt.github.hookDeliveries.splice(0, rt.github.hookDeliveries.length, hookDelivery(lost, "timed out", 1000));
+    const handler = recoverDeliveries({ db: rt.database.dataSource, probot: rt.probot!, log: rt.log, embedded: false, windowMs: 3 * 24 * 3600 * 1000, retryAfterMs: 3_600_000 });
+    const context = { jobId: "recover-test", attempt: 1, maxAttempts: 1, isLastAttempt: true };
+    const holder = rt.database.dataSource.createQueryRunner();
+    const before = rt.github.requests.length;
+    try {
+      expect((await holder.query("SELECT pg_try_advisory_lock($1) AS locked", [RECOVERY_LOCK]))[0].locked).toBe(true);
+      await Promise.all([handler({}, context), handler({}, context)]);
+      expect(rt.github.requests.slice(before)).toEqual([]);
+    } finally {
+      await holder.query("SELECT pg_advisory_unlock($1)", [RECOVERY_LOCK]);
+      await holder.release();
+    }
+    await Promise.all([handler({}, context), handler({}, context)]);
+    expect(rt.github.redeliveryRequests.filter((id) => id === rt.github.hookDeliveries[0]!.id)).toHaveLength(1);
   });
 });

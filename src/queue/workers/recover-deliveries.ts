@@ -5,7 +5,7 @@ import type { Logger } from "../../log.js";
 import type { JobHandler } from "../queue.js";
 
 /** Only one process at a time asks GitHub; the others skip their turn. */
-const RECOVERY_LOCK = 7_246_132;
+export const RECOVERY_LOCK = 7_246_132;
 
 export interface RecoverDeliveriesDeps {
   db: DataSource;
