@@ -37,7 +37,7 @@ export class Metrics {
 
   readonly outboundAttempts = new Counter({
     name: "entourage_outbound_attempts_total",
-    help: "Outbound webhook sends, by result (delivered, failed, refused)",
+    help: "Outbound webhook attempts, by result (delivered, failed, refused: stopped before anything was sent)",
     labelNames: ["result"] as const,
     registers: [this.registry],
   });

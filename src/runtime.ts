@@ -4,6 +4,7 @@ import { entourageApp } from "./app.js";
 import { SecretBox } from "./crypto/secret-box.js";
 import { Metrics } from "./metrics.js";
 import { sealStoredSecrets } from "./domain/webhooks.js";
+import { sealStoredOutboundSecrets } from "./domain/outbound-webhooks.js";
 import { requireServerSecrets, type Config } from "./config.js";
 import { openDatabase, type Database } from "./db/data-source.js";
 import { seedEmptyDatabase } from "./first-run.js";
@@ -63,8 +64,8 @@ export async function startRuntime(config: Config, log: Logger, options: Runtime
     await seedEmptyDatabase(db, config.dataDir, log);
   }
   const box = SecretBox.fromText(encryptionKey!);
-  const sealed = await sealStoredSecrets(db, box);
-  if (sealed > 0) log.info({ webhooks: sealed }, "sealed webhook secrets that were stored in clear");
+  const sealed = { webhooks: await sealStoredSecrets(db, box), outbound_webhooks: await sealStoredOutboundSecrets(db, box) };
+  if (sealed.webhooks + sealed.outbound_webhooks > 0) log.info(sealed, "sealed webhook secrets that were stored in clear");
   const retry = { attempts: config.jobAttempts, backoffMs: config.jobBackoffMs };
   const queue = createQueue({
     redisUrl: config.redisUrl,
@@ -89,7 +90,7 @@ export async function startRuntime(config: Config, log: Logger, options: Runtime
       "dispatch-timeout": dispatchTimeout({ db }),
       "github-comment": postTaskComment({ db, probot, appConfigured: config.app !== undefined, log }),
       outbound: sendOutbound({
-        db, log, guard: outboundGuard,
+        db, log, box, metrics, guard: outboundGuard,
         timeoutMs: config.outboundTimeoutMs, backoffMs: config.outboundBackoffMs, disableAfterMs: config.outboundDisableAfterMs,
       }),
       "recover-deliveries": recoverDeliveries({

@@ -1,6 +1,7 @@
 import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
 
-const PREFIX = "enc:v1:";
+/** What every sealed value starts with. */
+export const SEALED_PREFIX = "enc:v1:";
 
 /**
  * Seals secrets stored in the database (webhook and outbound signing secrets) with AES-256-GCM.
@@ -22,19 +23,19 @@ export class SecretBox {
   }
 
   static isSealed(value: string): boolean {
-    return value.startsWith(PREFIX);
+    return value.startsWith(SEALED_PREFIX);
   }
 
   seal(plain: string): string {
     const iv = randomBytes(12);
     const cipher = createCipheriv("aes-256-gcm", this.key, iv);
     const ciphertext = Buffer.concat([cipher.update(plain, "utf8"), cipher.final()]);
-    return PREFIX + Buffer.concat([iv, cipher.getAuthTag(), ciphertext]).toString("base64");
+    return SEALED_PREFIX + Buffer.concat([iv, cipher.getAuthTag(), ciphertext]).toString("base64");
   }
 
   open(stored: string): string {
     if (!SecretBox.isSealed(stored)) return stored;
-    const raw = Buffer.from(stored.slice(PREFIX.length), "base64");
+    const raw = Buffer.from(stored.slice(SEALED_PREFIX.length), "base64");
     const decipher = createDecipheriv("aes-256-gcm", this.key, raw.subarray(0, 12));
     decipher.setAuthTag(raw.subarray(12, 28));
     return Buffer.concat([decipher.update(raw.subarray(28)), decipher.final()]).toString("utf8");

@@ -1,12 +1,19 @@
+import { randomBytes } from "node:crypto";
 import type { DataSource, EntityManager } from "typeorm";
+import type { SecretBox } from "../crypto/secret-box.js";
 import type { OutboundWebhook } from "../db/entities/outbound-webhook.js";
+import { sealClearSecrets } from "../db/seal-clear-secrets.js";
 import { sql, type Queryable } from "../db/sql.js";
 import { vetUrl, type UrlGuard } from "../outbound/url-guard.js";
 import { NotFoundError, ValidationError } from "./errors.js";
 import { abandonWaitingDeliveries, DELETED, INACTIVE } from "./outbound-deliveries.js";
 import { normalizeOutboundEvents } from "./outbound-events.js";
 import { pageQuery, toPage, type Page, type PageRequest } from "./pagination.js";
-import { newWebhookSecret } from "./webhooks.js";
+
+/** `whsec_` + base64 of 32 random bytes: the form Standard Webhooks libraries take, decoding the key from it. */
+export function newOutboundSecret(): string {
+  return `whsec_${randomBytes(32).toString("base64")}`;
+}
 
 /** A subscription as the API shows it: never its secrets or its API key. */
 export type OutboundWebhookView = Omit<OutboundWebhook, "secret" | "previous_secret" | "previous_secret_expires_at" | "api_key" | "deleted_at"> & {
@@ -18,11 +25,28 @@ export function outboundWebhookView(webhook: OutboundWebhook): OutboundWebhookVi
   return { ...view, has_api_key: apiKey !== null };
 }
 
-/** The secrets that sign a notification now: the current one, then the previous one during its grace period. */
-export function signingSecrets(webhook: Pick<OutboundWebhook, "secret" | "previous_secret" | "previous_secret_expires_at">, now = new Date()): [string, ...string[]] | undefined {
-  if (!webhook.secret) return undefined;
+export interface OutboundCredentials {
+  /** The secrets that sign a notification now: the current one, then the previous one during its grace period. */
+  secrets: [string, ...string[]] | undefined;
+  apiKey: string | null;
+}
+
+/** The subscription's secrets and API key, opened from how they are stored. */
+export function openCredentials(
+  webhook: Pick<OutboundWebhook, "secret" | "previous_secret" | "previous_secret_expires_at" | "api_key">,
+  box: SecretBox,
+  now = new Date(),
+): OutboundCredentials {
+  const apiKey = webhook.api_key === null ? null : box.open(webhook.api_key);
+  if (!webhook.secret) return { secrets: undefined, apiKey };
   const live = webhook.previous_secret && webhook.previous_secret_expires_at && webhook.previous_secret_expires_at > now;
-  return live ? [webhook.secret, webhook.previous_secret!] : [webhook.secret];
+  const current = box.open(webhook.secret);
+  return { secrets: live ? [current, box.open(webhook.previous_secret!)] : [current], apiKey };
+}
+
+/** Seals every outbound secret and API key still stored in clear (rows from before encryption); safe to run at every start. */
+export async function sealStoredOutboundSecrets(db: Queryable, box: SecretBox): Promise<number> {
+  return sealClearSecrets(db, box, "outbound_webhooks", ["secret", "previous_secret", "api_key"]);
 }
 
 async function assertTeamInOrg(db: Queryable, orgId: string, teamId: string): Promise<void> {
@@ -44,16 +68,21 @@ export interface NewOutboundWebhook {
   active?: boolean;
 }
 
-export async function createOutboundWebhook(db: Queryable, guard: UrlGuard, input: NewOutboundWebhook): Promise<{ webhook: OutboundWebhook; secret: string }> {
+export async function createOutboundWebhook(
+  db: Queryable,
+  box: SecretBox,
+  guard: UrlGuard,
+  input: NewOutboundWebhook,
+): Promise<{ webhook: OutboundWebhook; secret: string }> {
   const events = normalizeOutboundEvents(input.events);
   if (input.teamId) await assertTeamInOrg(db, input.orgId, input.teamId);
   const url = await checkedUrl(guard, input.url);
-  const secret = newWebhookSecret();
+  const secret = newOutboundSecret();
   const result = await sql<OutboundWebhook>(
     db,
     `INSERT INTO outbound_webhooks (org_id, team_id, url, events, secret, api_key, active)
      VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *`,
-    [input.orgId, input.teamId ?? null, url, events, secret, input.apiKey ?? null, input.active ?? true],
+    [input.orgId, input.teamId ?? null, url, events, box.seal(secret), input.apiKey ? box.seal(input.apiKey) : null, input.active ?? true],
   );
   return { webhook: result.rows[0]!, secret };
 }
@@ -103,6 +132,7 @@ export interface OutboundWebhookChanges {
 /** Applies the changes; turning a subscription on again forgets why it was turned off and its failure streak. */
 export async function updateOutboundWebhook(
   db: DataSource,
+  box: SecretBox,
   guard: UrlGuard,
   orgId: string,
   id: string,
@@ -124,7 +154,7 @@ export async function updateOutboundWebhook(
     if (url !== undefined) assign("url", url);
     if (events !== undefined) assign("events", events);
     if (changes.teamId !== undefined) assign("team_id", changes.teamId);
-    if (changes.apiKey !== undefined) assign("api_key", changes.apiKey);
+    if (changes.apiKey !== undefined) assign("api_key", changes.apiKey === null ? null : box.seal(changes.apiKey));
     if (changes.active !== undefined) assign("active", changes.active);
     if (changes.active === true && !webhook.active) {
       assignments.push("disabled_at = NULL", "disabled_reason = NULL", "failing_since = NULL");
@@ -160,10 +190,16 @@ export async function deleteOutboundWebhook(db: DataSource, orgId: string, id: s
  * Replaces the signing secret. The one it replaces keeps signing too (a second webhook-signature value)
  * for `graceSeconds` (none by default), so receivers can switch without missing a notification.
  */
-export async function regenerateOutboundSecret(db: DataSource, orgId: string, id: string, graceSeconds = 0): Promise<{ id: string; secret: string }> {
+export async function regenerateOutboundSecret(
+  db: DataSource,
+  box: SecretBox,
+  orgId: string,
+  id: string,
+  graceSeconds = 0,
+): Promise<{ id: string; secret: string }> {
   return db.transaction(async (manager) => {
     const webhook = await lockOutboundWebhook(manager, orgId, id);
-    const secret = newWebhookSecret();
+    const secret = newOutboundSecret();
     await sql(
       manager,
       `UPDATE outbound_webhooks
@@ -172,7 +208,7 @@ export async function regenerateOutboundSecret(db: DataSource, orgId: string, id
               previous_secret_expires_at = CASE WHEN $3::integer > 0 THEN clock_timestamp() + make_interval(secs => $3::integer) END,
               updated_at = now()
         WHERE id = $1`,
-      [webhook.id, secret, graceSeconds],
+      [webhook.id, box.seal(secret), graceSeconds],
     );
     return { id: webhook.id, secret };
   });

@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import type { DataSource, EntityManager } from "typeorm";
 import type { Webhook, WebhookConfig } from "../db/entities/webhook.js";
 import type { SecretBox } from "../crypto/secret-box.js";
+import { sealClearSecrets } from "../db/seal-clear-secrets.js";
 import { sql, type Queryable } from "../db/sql.js";
 import { ConflictError, NotFoundError, ValidationError } from "./errors.js";
 import { normalizeEvents } from "./event-types.js";
@@ -192,14 +193,5 @@ export async function regenerateWebhookSecret(
 
 /** Seals every webhook secret still stored in clear (rows from before encryption); safe to run at every start. */
 export async function sealStoredSecrets(db: Queryable, box: SecretBox): Promise<number> {
-  const rows = await sql<{ id: string; secret: string | null; previous_secret: string | null }>(
-    db,
-    "SELECT id, secret, previous_secret FROM webhooks WHERE secret NOT LIKE 'enc:v1:%' OR previous_secret NOT LIKE 'enc:v1:%'",
-  );
-  for (const row of rows.rows) {
-    const seal = (value: string | null) => (value === null ? null : box.seal(box.open(value)));
-    await sql(db, "UPDATE webhooks SET secret = $2, previous_secret = $3 WHERE id = $1 AND secret IS NOT DISTINCT FROM $4",
-      [row.id, seal(row.secret), seal(row.previous_secret), row.secret]);
-  }
-  return rows.rows.length;
+  return sealClearSecrets(db, box, "webhooks", ["secret", "previous_secret"]);
 }

@@ -121,7 +121,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     await api.register(teamRoutes, { db: deps.db });
     await api.register(agentRoutes, { db: deps.db, relay: deps.relay });
     await api.register(installationRoutes, { db: deps.db });
-    await api.register(outboundWebhookRoutes, { db: deps.db, relay: deps.relay, guard: deps.outboundGuard ?? urlGuard() });
+    await api.register(outboundWebhookRoutes, { db: deps.db, box: deps.box, relay: deps.relay, guard: deps.outboundGuard ?? urlGuard() });
   });
   app.addHook("onClose", async () => {
     rateLimitRedis?.disconnect();

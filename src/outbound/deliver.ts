@@ -12,6 +12,11 @@ export interface Notification {
   apiKey: string | null;
 }
 
+/** How an attempt went; `refused` when it was stopped (by the URL guard) before anything was sent. */
+export interface AttemptResult extends PostResult {
+  refused?: boolean;
+}
+
 /** The headers of one attempt; webhook-timestamp (and so webhook-signature) changes with every attempt. */
 export function notificationHeaders(notification: Notification, now: Date = new Date()): Record<string, string> {
   const timestamp = Math.floor(now.getTime() / 1000);
@@ -29,12 +34,12 @@ export function notificationHeaders(notification: Notification, now: Date = new 
  * Makes one attempt: checks the URL again (DNS may have changed since it was registered) and POSTs to the
  * address just checked. A URL the guard refuses is not contacted at all; the attempt fails with the reason.
  */
-export async function attemptNotification(notification: Notification, guard: UrlGuard, timeoutMs: number): Promise<PostResult> {
+export async function attemptNotification(notification: Notification, guard: UrlGuard, timeoutMs: number): Promise<AttemptResult> {
   let target: VettedTarget;
   try {
     target = await vetUrl(notification.url, guard);
   } catch (error) {
-    if (error instanceof UnsafeUrlError) return { error: `refused, not sent: ${error.message}` };
+    if (error instanceof UnsafeUrlError) return { refused: true, error: `refused, not sent: ${error.message}` };
     throw error;
   }
   return postPinned(target, notificationHeaders(notification), notification.body, timeoutMs);

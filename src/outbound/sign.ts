@@ -13,14 +13,20 @@ export function standardWebhookContent(id: string, timestamp: number, body: stri
   return Buffer.concat([Buffer.from(`${id}.${timestamp}.`, "utf8"), Buffer.isBuffer(body) ? body : Buffer.from(body, "utf8")]);
 }
 
+const STANDARD_SECRET_PREFIX = "whsec_";
+
+/** The Standard Webhooks key of a secret, read as the spec's libraries read it: the base64 after `whsec_`, decoded. */
+export function standardWebhookKey(secret: string): Buffer {
+  return Buffer.from(secret.startsWith(STANDARD_SECRET_PREFIX) ? secret.slice(STANDARD_SECRET_PREFIX.length) : secret, "base64");
+}
+
 /**
  * One `v1,<base64>` signature per secret, space-separated, as Standard Webhooks lists them during a key
- * rotation. The key is the secret's UTF-8 bytes, `whsec_` prefix included (not the base64 decoding the spec's
- * own secrets use), so both signatures of a notification share one key.
+ * rotation, each keyed with standardWebhookKey(secret), so an unmodified Standard Webhooks library verifies it.
  */
 export function standardWebhookSignature(secrets: readonly string[], id: string, timestamp: number, body: string | Buffer): string {
   const content = standardWebhookContent(id, timestamp, body);
-  return secrets.map((secret) => `v1,${createHmac("sha256", Buffer.from(secret, "utf8")).update(content).digest("base64")}`).join(" ");
+  return secrets.map((secret) => `v1,${createHmac("sha256", standardWebhookKey(secret)).update(content).digest("base64")}`).join(" ");
 }
 
 export interface SignedHeaders {

@@ -60,10 +60,10 @@ export function urlGuard(options: { allowedHosts?: readonly string[]; lookup?: L
 }
 
 /**
- * Checks a notification URL: http(s) only; https unless the host is allowed; and, unless the host is
- * allowed, every address it resolves to must be public (not private, loopback, link-local, CGNAT,
- * multicast, unspecified, reserved or a cloud metadata address, IPv4-mapped IPv6 forms included).
- * Returns the first address, which the caller connects to so a later DNS answer cannot redirect it.
+ * Checks a notification URL: http(s) only; unless the host is allowed, every address it resolves to must be
+ * public (not private, loopback, link-local, CGNAT, multicast, unspecified, reserved or a cloud metadata
+ * address, IPv4-mapped IPv6 forms included); http only to an allowed host whose every address is loopback
+ * (development). Returns the first address, which the caller connects to so a later DNS answer cannot redirect it.
  */
 export async function vetUrl(raw: string | URL, guard: UrlGuard): Promise<VettedTarget> {
   let url: URL;
@@ -76,7 +76,7 @@ export async function vetUrl(raw: string | URL, guard: UrlGuard): Promise<Vetted
   const host = normalizeHost(url.hostname);
   const allowed = guard.allowedHosts.has(host);
   if (url.protocol === "http:" && !allowed) {
-    throw new UnsafeUrlError(`url must be https (http only to a host named in OUTBOUND_ALLOWED_HOSTS; ${host} is not)`);
+    throw new UnsafeUrlError(`url must be https (http only to a loopback host named in OUTBOUND_ALLOWED_HOSTS; ${host} is not named)`);
   }
   let addresses: ResolvedAddress[];
   if (isIP(host)) {
@@ -89,6 +89,13 @@ export async function vetUrl(raw: string | URL, guard: UrlGuard): Promise<Vetted
     }
   }
   if (addresses.length === 0) throw new UnsafeUrlError(`the host ${host} does not resolve`);
+  if (url.protocol === "http:") {
+    const remote = addresses.find(({ address }) => classifyAddress(address) !== "loopback");
+    if (remote) {
+      const where = isIP(host) ? `${host} is not` : `${host} resolves to ${remote.address}, not`;
+      throw new UnsafeUrlError(`url must be https (http only to a loopback host named in OUTBOUND_ALLOWED_HOSTS; ${where} a loopback address)`);
+    }
+  }
   if (!allowed) {
     for (const { address } of addresses) {
       const kind = classifyAddress(address);

@@ -1,6 +1,7 @@
 import { createHmac, timingSafeEqual } from "node:crypto";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
+import { Webhook, WebhookVerificationError } from "standardwebhooks";
 
 /** One request as the receiver got it, body as raw bytes. */
 export interface ReceivedRequest {
@@ -89,8 +90,9 @@ export function verifyEntourageSignature(secret: string, rawBody: Buffer, header
 }
 
 /**
- * The Standard Webhooks check: HMAC-SHA256 of "webhook-id.webhook-timestamp.body" keyed with the secret's
- * UTF-8 bytes, base64, matched against any `v1,` entry of webhook-signature; the timestamp within 5 minutes.
+ * The Standard Webhooks check, as the spec describes it: HMAC-SHA256 of "webhook-id.webhook-timestamp.body"
+ * keyed with the base64 decoding of the secret after `whsec_`, base64, matched against any `v1,` entry of
+ * webhook-signature; the timestamp within 5 minutes.
  */
 export function verifyStandardWebhook(secret: string, request: Pick<ReceivedRequest, "headers" | "rawBody">, now = Date.now()): boolean {
   const id = request.headers["webhook-id"];
@@ -99,11 +101,22 @@ export function verifyStandardWebhook(secret: string, request: Pick<ReceivedRequ
   if (typeof id !== "string" || typeof timestamp !== "string" || typeof signatures !== "string") return false;
   if (!/^\d+$/.test(timestamp) || Math.abs(now / 1000 - Number(timestamp)) > 300) return false;
   const expected = Buffer.from(
-    createHmac("sha256", Buffer.from(secret, "utf-8")).update(`${id}.${timestamp}.`).update(request.rawBody).digest("base64"),
+    createHmac("sha256", Buffer.from(secret.replace(/^whsec_/, ""), "base64")).update(`${id}.${timestamp}.`).update(request.rawBody).digest("base64"),
   );
   return signatures.split(" ").some((entry) => {
     const [version, signature] = entry.split(",", 2);
     const given = Buffer.from(signature ?? "");
     return version === "v1" && given.length === expected.length && timingSafeEqual(given, expected);
   });
+}
+
+/** The same check made by the official Standard Webhooks library, unmodified, given the secret as it is. */
+export function verifiedByStandardWebhooksLibrary(secret: string, request: Pick<ReceivedRequest, "headers" | "rawBody">): boolean {
+  try {
+    new Webhook(secret).verify(request.rawBody, request.headers as Record<string, string>);
+    return true;
+  } catch (error) {
+    if (error instanceof WebhookVerificationError) return false;
+    throw error;
+  }
 }

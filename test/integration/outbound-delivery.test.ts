@@ -1,15 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
+import { SecretBox } from "../../src/crypto/secret-box.js";
 import { sql } from "../../src/db/sql.js";
 import { createApiKey } from "../../src/domain/api-keys.js";
-import { createOutboundWebhook } from "../../src/domain/outbound-webhooks.js";
+import { createOutboundWebhook, newOutboundSecret } from "../../src/domain/outbound-webhooks.js";
 import { urlGuard } from "../../src/outbound/url-guard.js";
 import { RetryLaterError } from "../../src/queue/queue.js";
 import { sendOutbound } from "../../src/queue/workers/outbound.js";
-import { createTenant, startTestRuntime, type Tenant, type TestRuntime } from "../helpers/app-runtime.js";
+import { createTenant, startTestRuntime, TEST_ENCRYPTION_KEY, type Tenant, type TestRuntime } from "../helpers/app-runtime.js";
 import { apiClient } from "../helpers/http.js";
 import { waitFor } from "../helpers/wait.js";
 import {
-  startReceiver, verifyEntourageSignature, verifyStandardWebhook, type Answer, type Receiver, type ReceivedRequest,
+  startReceiver, verifiedByStandardWebhooksLibrary, verifyEntourageSignature, verifyStandardWebhook, type Answer, type Receiver,
+  type ReceivedRequest,
 } from "../helpers/webhook-receiver.js";
 
 let rt: TestRuntime;
@@ -17,6 +19,7 @@ const receivers: Receiver[] = [];
 let tenants = 0;
 
 const TIMEOUT_MS = 500;
+const box = SecretBox.fromText(TEST_ENCRYPTION_KEY);
 
 beforeAll(async () => {
   rt = await startTestRuntime({
@@ -100,11 +103,14 @@ describe("a notification", () => {
       expect(Math.abs(Number(request.headers["webhook-timestamp"]) - Date.now() / 1000)).toBeLessThan(60);
       expect(verifyEntourageSignature(hook.secret, request.rawBody, request.headers["x-entourage-signature"])).toBe(true);
       expect(verifyStandardWebhook(hook.secret, request)).toBe(true);
+      expect(verifiedByStandardWebhooksLibrary(hook.secret, request)).toBe(true);
       // A wrong secret or a changed byte fails both.
       expect(verifyEntourageSignature(`${hook.secret}x`, request.rawBody, request.headers["x-entourage-signature"])).toBe(false);
+      expect(verifiedByStandardWebhooksLibrary(newOutboundSecret(), request)).toBe(false);
       const tampered = Buffer.from(request.rawBody.toString("utf8").replace(`"task_id":${taskId}`, `"task_id":${taskId + 1}`));
       expect(verifyEntourageSignature(hook.secret, tampered, request.headers["x-entourage-signature"])).toBe(false);
       expect(verifyStandardWebhook(hook.secret, { headers: request.headers, rawBody: tampered })).toBe(false);
+      expect(verifiedByStandardWebhooksLibrary(hook.secret, { headers: request.headers, rawBody: tampered })).toBe(false);
       expect(Object.keys(request.json)).toEqual(["event", "task_id", "team_id", "timestamp", "data"]);
       expect(request.json).toMatchObject({ task_id: taskId, team_id: tenant.teamId });
       expect(new Date(request.json.timestamp).getTime()).toBeGreaterThan(Date.now() - 60_000);
@@ -250,7 +256,7 @@ describe("the SSRF guard at send time", () => {
     const api = apiClient(rt, tenant.apiKey);
     // Registered while its DNS answered a public address; the runtime's resolver now answers 127.0.0.1.
     const publicThen = urlGuard({ lookup: async () => [{ address: "93.184.216.34", family: 4 }] });
-    const { webhook } = await createOutboundWebhook(rt.database.dataSource, publicThen, {
+    const { webhook } = await createOutboundWebhook(rt.database.dataSource, box, publicThen, {
       orgId: tenant.orgId, url: `https://localhost:${inbox.port}/entourage-webhook`, events: ["task.created"],
     });
     await newTask(tenant, api);
@@ -308,6 +314,8 @@ describe("secret rotation", () => {
     expect(String(during.headers["webhook-signature"]).split(" ")).toHaveLength(2);
     expect(verifyStandardWebhook(rotated, during)).toBe(true);
     expect(verifyStandardWebhook(hook.secret, during)).toBe(true);
+    expect(verifiedByStandardWebhooksLibrary(rotated, during)).toBe(true);
+    expect(verifiedByStandardWebhooksLibrary(hook.secret, during)).toBe(true);
     expect(verifyEntourageSignature(rotated, during.rawBody, during.headers["x-entourage-signature"])).toBe(true);
     expect(verifyEntourageSignature(hook.secret, during.rawBody, during.headers["x-entourage-signature"])).toBe(false);
 
@@ -318,6 +326,8 @@ describe("secret rotation", () => {
     expect(String(after.headers["webhook-signature"]).split(" ")).toHaveLength(1);
     expect(verifyStandardWebhook(final, after)).toBe(true);
     expect(verifyStandardWebhook(rotated, after)).toBe(false);
+    expect(verifiedByStandardWebhooksLibrary(final, after)).toBe(true);
+    expect(verifiedByStandardWebhooksLibrary(rotated, after)).toBe(false);
   });
 });
 
@@ -328,7 +338,7 @@ describe("concurrency", () => {
     await newTask(tenant, api);
     const [row] = await deliveries(hook.id);
     const handler = sendOutbound({
-      db: rt.database.dataSource, log: rt.log, guard: urlGuard({ allowedHosts: ["127.0.0.1"] }),
+      db: rt.database.dataSource, log: rt.log, box, metrics: rt.metrics, guard: urlGuard({ allowedHosts: ["127.0.0.1"] }),
       timeoutMs: 2000, backoffMs: 1, disableAfterMs: 86_400_000,
     });
     const context = { jobId: "test", attempt: 1, maxAttempts: 1, isLastAttempt: true };

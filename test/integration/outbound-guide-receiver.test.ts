@@ -4,7 +4,7 @@ import { writeFileSync } from "node:fs";
 import { createTenant, startTestRuntime, type TestRuntime } from "../helpers/app-runtime.js";
 import { apiClient } from "../helpers/http.js";
 import { waitFor } from "../helpers/wait.js";
-import { startReceiver, type Receiver } from "../helpers/webhook-receiver.js";
+import { startReceiver, verifiedByStandardWebhooksLibrary, type Receiver } from "../helpers/webhook-receiver.js";
 
 /** Where the captured request is written, for the issue's closing note. */
 const CAPTURE_FILE = "/tmp/entourage-outbound-capture.txt";
@@ -66,6 +66,8 @@ describe("the guide's receiver", () => {
       return data[0]?.status === "delivered" ? data : undefined;
     }, 5000, "the delivery recorded");
     expect(log).toEqual([expect.objectContaining({ event: "task.completed", status: "delivered", attempts: 1, last_response_code: 200 })]);
+    // The same capture passes the official Standard Webhooks library, given the secret as the API showed it.
+    expect(verifiedByStandardWebhooksLibrary(secret, request)).toBe(true);
 
     const captured = [
       `POST ${request.path} HTTP/1.1`,
@@ -75,6 +77,7 @@ describe("the guide's receiver", () => {
       "",
       `# shared secret (throw-away, this test's): ${secret}`,
       `# compute_signature(secret, body) = ${computeSignature(secret, request.rawBody)}`,
+      "# new Webhook(secret).verify(body, headers) (npm standardwebhooks): verified",
     ].join("\n");
     writeFileSync(CAPTURE_FILE, `${captured}\n`);
     console.log(`captured outbound request (also in ${CAPTURE_FILE}):\n${captured}`);

@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import { randomUUID } from "node:crypto";
+import { SecretBox } from "../../src/crypto/secret-box.js";
 import { sql } from "../../src/db/sql.js";
 import { createApiKey } from "../../src/domain/api-keys.js";
 import { ensureTeam } from "../../src/domain/organizations.js";
-import { createTenant, startTestRuntime, type Tenant, type TestRuntime } from "../helpers/app-runtime.js";
+import { createTenant, startTestRuntime, TEST_ENCRYPTION_KEY, type Tenant, type TestRuntime } from "../helpers/app-runtime.js";
 import { apiClient } from "../helpers/http.js";
 import { waitFor } from "../helpers/wait.js";
 
@@ -39,6 +40,17 @@ async function row(id: string) {
   return (await sql<Record<string, any>>(rt.database.dataSource, "SELECT * FROM outbound_webhooks WHERE id = $1", [id])).rows[0]!;
 }
 
+const box = SecretBox.fromText(TEST_ENCRYPTION_KEY);
+
+/** The row with its secrets and API key opened, as the worker reads them. */
+async function opened(id: string) {
+  const stored = await row(id);
+  for (const column of ["secret", "previous_secret", "api_key"]) {
+    if (stored[column] !== null) stored[column] = box.open(stored[column]);
+  }
+  return stored;
+}
+
 const HIDDEN = ["secret", "previous_secret", "previous_secret_expires_at", "api_key", "deleted_at"];
 
 describe("POST /api/v1/outbound-webhooks", () => {
@@ -51,10 +63,14 @@ describe("POST /api/v1/outbound-webhooks", () => {
       org_id: acme.orgId, team_id: acme.teamId, url: LOCAL_URL, events: ["task.completed", "task.created"], active: true,
       has_api_key: true, disabled_at: null, disabled_reason: null, failing_since: null, last_success_at: null,
     });
-    expect(res.body.secret).toMatch(/^whsec_[0-9a-f]{64}$/);
+    expect(res.body.secret).toMatch(/^whsec_[A-Za-z0-9+/]{43}=$/);
     expect(res.body).not.toHaveProperty("api_key");
-    // Stored as given, for now (encryption at rest comes separately).
-    expect(await row(res.body.id)).toMatchObject({ secret: res.body.secret, api_key: "oc_receiver_key" });
+    // Sealed at rest (AES-256-GCM): the stored text holds neither the secret nor the key.
+    const stored = await row(res.body.id);
+    expect(stored).toMatchObject({ secret: expect.stringMatching(/^enc:v1:/), api_key: expect.stringMatching(/^enc:v1:/) });
+    expect(JSON.stringify(stored)).not.toContain(res.body.secret.slice(6));
+    expect(JSON.stringify(stored)).not.toContain("oc_receiver_key");
+    expect(await opened(res.body.id)).toMatchObject({ secret: res.body.secret, api_key: "oc_receiver_key" });
 
     const shown = await api.get(`/api/v1/outbound-webhooks/${res.body.id}`);
     expect(shown.status).toBe(200);
@@ -134,7 +150,7 @@ describe("another organization", () => {
     for (const res of await Promise.all(calls)) expect({ status: res.status, code: res.body.error.code }).toEqual({ status: 404, code: "not_found" });
     const listed = (await globexApi.get("/api/v1/outbound-webhooks?limit=200")).body.data;
     expect(listed.map((w: { id: string }) => w.id)).not.toContain(hook.id);
-    expect(await row(hook.id)).toMatchObject({ active: false, deleted_at: null, secret: hook.secret });
+    expect(await opened(hook.id)).toMatchObject({ active: false, deleted_at: null, secret: hook.secret });
   });
 });
 
@@ -164,7 +180,8 @@ describe("PATCH /api/v1/outbound-webhooks/:id", () => {
       const refused = await api.patch(`/api/v1/outbound-webhooks/${hook.id}`, body);
       expect({ body, status: refused.status, code: refused.body.error.code }).toEqual({ body, status: 400, code });
     }
-    expect(await row(hook.id)).toMatchObject({ url: "http://127.0.0.1:9/other", api_key: "oc_second", secret: hook.secret });
+    expect((await row(hook.id)).api_key).toMatch(/^enc:v1:/);
+    expect(await opened(hook.id)).toMatchObject({ url: "http://127.0.0.1:9/other", api_key: "oc_second", secret: hook.secret });
   });
 
   it("turning a subscription on again clears why it was turned off", async () => {
@@ -196,12 +213,13 @@ describe("POST /api/v1/outbound-webhooks/:id/regenerate-secret", () => {
     const hook = await subscribe();
     const plain = await api.post(`/api/v1/outbound-webhooks/${hook.id}/regenerate-secret`);
     expect(plain.status).toBe(200);
-    expect(plain.body).toEqual({ id: hook.id, secret: expect.stringMatching(/^whsec_[0-9a-f]{64}$/) });
+    expect(plain.body).toEqual({ id: hook.id, secret: expect.stringMatching(/^whsec_[A-Za-z0-9+/]{43}=$/) });
     expect(plain.body.secret).not.toBe(hook.secret);
-    expect(await row(hook.id)).toMatchObject({ secret: plain.body.secret, previous_secret: null, previous_secret_expires_at: null });
+    expect(await opened(hook.id)).toMatchObject({ secret: plain.body.secret, previous_secret: null, previous_secret_expires_at: null });
 
     const graced = await api.post(`/api/v1/outbound-webhooks/${hook.id}/regenerate-secret`, { grace_seconds: 3600 });
-    const stored = await row(hook.id);
+    expect(await row(hook.id)).toMatchObject({ secret: expect.stringMatching(/^enc:v1:/), previous_secret: expect.stringMatching(/^enc:v1:/) });
+    const stored = await opened(hook.id);
     expect(stored).toMatchObject({ secret: graced.body.secret, previous_secret: plain.body.secret });
     expect(stored.previous_secret_expires_at.getTime()).toBeGreaterThan(Date.now() + 3500_000);
     expect((await api.post(`/api/v1/outbound-webhooks/${hook.id}/regenerate-secret`, { grace_seconds: -1 })).status).toBe(400);
@@ -213,7 +231,7 @@ describe("POST /api/v1/outbound-webhooks/:id/regenerate-secret", () => {
     const results = await Promise.all([1, 2, 3].map(() => api.post(`/api/v1/outbound-webhooks/${hook.id}/regenerate-secret`, { grace_seconds: 60 })));
     const secrets = results.map((r) => r.body.secret as string);
     expect(new Set(secrets).size).toBe(3);
-    const stored = await row(hook.id);
+    const stored = await opened(hook.id);
     expect(secrets).toContain(stored.secret);
     expect(secrets).toContain(stored.previous_secret);
   });

@@ -24,9 +24,15 @@ const dns = fakeDns({
   "cgnat.example.com": ["100.64.0.9"],
   "localhost": ["127.0.0.1", "::1"],
   "dev.internal": ["10.1.2.3"],
+  "dev.localhost": ["127.0.0.1", "::1"],
+  "half-local.test": ["127.0.0.1", "93.184.216.34"],
+  "mapped-local.test": ["::ffff:127.0.0.1"],
   "empty.example.com": [],
 });
-const guard = urlGuard({ allowedHosts: ["127.0.0.1", "Dev.Internal", "[::1]"], lookup: dns.lookup });
+const guard = urlGuard({
+  allowedHosts: ["127.0.0.1", "Dev.Internal", "[::1]", "dev.localhost", "10.0.0.5", "half-local.test", "mapped-local.test"],
+  lookup: dns.lookup,
+});
 
 describe("vetUrl", () => {
   it.each([
@@ -35,11 +41,14 @@ describe("vetUrl", () => {
     ["https://8.8.8.8/x", "8.8.8.8", 4],
     ["https://[2606:4700:4700::1111]:8443/x", "2606:4700:4700::1111", 6],
     ["https://HOOKS.example.com./x", "93.184.216.34", 4],
-    // Allowed hosts: http too, any address.
+    // Allowed hosts: https to any address; http only where every address is loopback.
     ["http://127.0.0.1:4000/hook", "127.0.0.1", 4],
-    ["http://dev.internal/hook", "10.1.2.3", 4],
-    ["https://DEV.INTERNAL/hook", "10.1.2.3", 4],
     ["http://[::1]:4000/hook", "::1", 6],
+    ["http://dev.localhost:4000/hook", "127.0.0.1", 4],
+    ["http://mapped-local.test/hook", "::ffff:127.0.0.1", 6],
+    ["https://DEV.INTERNAL/hook", "10.1.2.3", 4],
+    ["https://10.0.0.5/hook", "10.0.0.5", 4],
+    ["https://half-local.test/hook", "127.0.0.1", 4],
   ])("accepts %s, to be reached at %s", async (url, address, family) => {
     const target = await vetUrl(url, guard);
     expect({ address: target.address, family: target.family }).toEqual({ address, family });
@@ -53,6 +62,10 @@ describe("vetUrl", () => {
     ["not a url", /not a valid URL/],
     ["http://hooks.example.com/x", /must be https/],
     ["http://10.0.0.1/hook", /must be https/],
+    // Allowed, but not loopback: http is refused all the same.
+    ["http://10.0.0.5/hook", /must be https \(http only to a loopback host named in OUTBOUND_ALLOWED_HOSTS; 10\.0\.0\.5 is not a loopback address\)/],
+    ["http://dev.internal/hook", /dev\.internal resolves to 10\.1\.2\.3, not a loopback address/],
+    ["http://half-local.test/hook", /half-local\.test resolves to 93\.184\.216\.34, not a loopback address/],
     ["https://10.0.0.1/hook", /10\.0\.0\.1 \(private\)/],
     ["https://127.0.0.2/hook", /127\.0\.0\.2 \(loopback\)/],
     ["https://2130706434/hook", /127\.0\.0\.2 \(loopback\)/],

@@ -2,6 +2,7 @@ import type { FastifyInstance } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import type { DataSource } from "typeorm";
 import { z } from "zod";
+import type { SecretBox } from "../../crypto/secret-box.js";
 import { OUTBOUND_DELIVERY_STATUSES } from "../../db/entities/outbound-delivery.js";
 import { getOutboundDelivery, listOutboundDeliveries, redeliverOutbound } from "../../domain/outbound-deliveries.js";
 import { OUTBOUND_EVENTS } from "../../domain/outbound-events.js";
@@ -17,7 +18,7 @@ import { idParams, pageQuery } from "../schemas.js";
 
 const TAGS = ["outbound-webhooks"];
 
-const url = z.string().trim().min(1).max(2048).describe("https URL; http only to a host in OUTBOUND_ALLOWED_HOSTS");
+const url = z.string().trim().min(1).max(2048).describe("https URL; http only to a loopback host named in OUTBOUND_ALLOWED_HOSTS");
 const events = z.array(z.string().min(1).max(100)).min(1).max(50).describe(`any of ${OUTBOUND_EVENTS.join(", ")}, or *`);
 // Sent as a header: printable ASCII only, so it can never break the request.
 const apiKey = z.string().min(1).max(1000).regex(/^[\x21-\x7e]+$/, "must be printable ASCII without spaces");
@@ -54,16 +55,19 @@ const deliveriesQuery = pageQuery.extend({
 });
 
 /** Subscriptions to task notifications, and their delivery log. */
-export async function outboundWebhookRoutes(scope: FastifyInstance, opts: { db: DataSource; relay: OutboxRelay; guard: UrlGuard }): Promise<void> {
+export async function outboundWebhookRoutes(
+  scope: FastifyInstance,
+  opts: { db: DataSource; box: SecretBox; relay: OutboxRelay; guard: UrlGuard },
+): Promise<void> {
   const app = scope.withTypeProvider<ZodTypeProvider>();
-  const { db, relay, guard } = opts;
+  const { db, box, relay, guard } = opts;
 
   app.post("/api/v1/outbound-webhooks", {
     schema: { tags: TAGS, summary: "Subscribe a URL to task notifications; the answer holds the signing secret, shown only here", body: createBody },
     preHandler: adminOnly,
   }, async (request, reply) => {
     const body = request.body;
-    const { webhook, secret } = await createOutboundWebhook(db, guard, {
+    const { webhook, secret } = await createOutboundWebhook(db, box, guard, {
       orgId: request.principal.orgId, teamId: body.team_id, url: body.url, events: body.events, apiKey: body.api_key, active: body.active,
     });
     return reply.status(201).send({ ...outboundWebhookView(webhook), secret });
@@ -87,7 +91,7 @@ export async function outboundWebhookRoutes(scope: FastifyInstance, opts: { db: 
     preHandler: adminOnly,
   }, async (request) => {
     const { url: newUrl, events: newEvents, team_id, api_key, active } = request.body;
-    const webhook = await updateOutboundWebhook(db, guard, request.principal.orgId, request.params.id, {
+    const webhook = await updateOutboundWebhook(db, box, guard, request.principal.orgId, request.params.id, {
       url: newUrl, events: newEvents, teamId: team_id, apiKey: api_key, active,
     });
     return outboundWebhookView(webhook);
@@ -109,7 +113,7 @@ export async function outboundWebhookRoutes(scope: FastifyInstance, opts: { db: 
       body: regenerateBody,
     },
     preHandler: adminOnly,
-  }, async (request) => regenerateOutboundSecret(db, request.principal.orgId, request.params.id, request.body?.grace_seconds ?? 0));
+  }, async (request) => regenerateOutboundSecret(db, box, request.principal.orgId, request.params.id, request.body?.grace_seconds ?? 0));
 
   app.get("/api/v1/outbound-webhooks/:id/deliveries", {
     schema: {

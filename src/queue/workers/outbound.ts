@@ -1,14 +1,19 @@
 import type { DataSource } from "typeorm";
+import type { SecretBox } from "../../crypto/secret-box.js";
 import { claimAttempt, recordAttempt } from "../../domain/outbound-deliveries.js";
-import { signingSecrets } from "../../domain/outbound-webhooks.js";
+import { openCredentials } from "../../domain/outbound-webhooks.js";
 import type { Logger } from "../../log.js";
-import { attemptNotification } from "../../outbound/deliver.js";
+import type { Metrics } from "../../metrics.js";
+import { attemptNotification, type AttemptResult } from "../../outbound/deliver.js";
 import type { UrlGuard } from "../../outbound/url-guard.js";
 import { RetryLaterError, type JobHandler } from "../queue.js";
 
 export interface OutboundDeps {
   db: DataSource;
   log: Logger;
+  /** Opens the stored secrets and API key. */
+  box: SecretBox;
+  metrics: Metrics;
   guard: UrlGuard;
   /** Time limit of one attempt. */
   timeoutMs: number;
@@ -31,15 +36,17 @@ export function sendOutbound(deps: OutboundDeps): JobHandler<"outbound"> {
     if (claim.kind === "busy") throw new RetryLaterError(claim.retryInMs);
     if (claim.kind === "skip") return;
     const { delivery, webhook } = claim;
-    const secrets = signingSecrets(webhook);
-    const outcome = secrets
+    const { secrets, apiKey } = openCredentials(webhook, deps.box);
+    const outcome: AttemptResult = secrets
       ? await attemptNotification(
-        { deliveryId: delivery.id, event: delivery.event, body: delivery.body, url: webhook.url, secrets, apiKey: webhook.api_key },
+        { deliveryId: delivery.id, event: delivery.event, body: delivery.body, url: webhook.url, secrets, apiKey },
         deps.guard,
         deps.timeoutMs,
       )
-      : { error: "the outbound webhook has no secret" };
+      : { refused: true, error: "the outbound webhook has no secret" };
     const ok = outcome.status !== undefined && outcome.status >= 200 && outcome.status < 300;
+    // Counted before it is recorded, so a delivery seen settled in the log is already in the count.
+    deps.metrics.outboundAttempts.inc({ result: ok ? "delivered" : outcome.refused ? "refused" : "failed" });
     const recorded = await recordAttempt(deps.db, claim, { ok, responseCode: outcome.status, error: outcome.error }, {
       firstDelayMs: deps.backoffMs,
       disableAfterMs: deps.disableAfterMs,
