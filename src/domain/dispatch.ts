@@ -25,7 +25,10 @@ export async function dispatchTask(db: DataSource, taskId: number, round: number
   });
 }
 
-/** An agent that never acknowledged its dispatched task is freed from it (and paused), and the task handed out again. */
+/**
+ * An agent that never acknowledged its dispatched task is freed from it (and paused), and the task
+ * handed out again: from then on it is auto-assigned, also when a person had picked that agent.
+ */
 export async function expireDispatch(db: DataSource, taskId: number, round: number): Promise<boolean> {
   return db.transaction(async (manager) => {
     const task = await lockTask(manager, null, taskId);
@@ -33,10 +36,12 @@ export async function expireDispatch(db: DataSource, taskId: number, round: numb
     const agentId = task.assignee_id;
     const freed = (await sql<Task>(
       manager,
-      "UPDATE tasks SET assignee_id = NULL, dispatched_at = NULL, updated_at = now() WHERE id = $1 RETURNING *",
+      "UPDATE tasks SET assignee_id = NULL, dispatched_at = NULL, auto_assign = true, updated_at = now() WHERE id = $1 RETURNING *",
       [taskId],
     )).rows[0]!;
-    await recordTaskEvent(manager, freed, { type: "task.dispatch_expired", actor: SYSTEM_ACTOR, data: { agent_id: agentId, round } });
+    await recordTaskEvent(manager, freed, {
+      type: "task.dispatch_expired", actor: SYSTEM_ACTOR, data: { agent_id: agentId, round, auto_assign: { from: task.auto_assign, to: true } },
+    });
     // An agent that does not answer is paused, so it is not handed the same work again; setting it idle brings it back.
     await sql(
       manager,
@@ -45,7 +50,7 @@ export async function expireDispatch(db: DataSource, taskId: number, round: numb
           AND NOT EXISTS (SELECT 1 FROM tasks WHERE assignee_id = $1 AND status NOT IN ('done', 'cancelled', 'archived'))`,
       [agentId],
     );
-    if (freed.auto_assign) await scheduleJob(manager, "assign", { teamId: freed.team_id });
+    await scheduleJob(manager, "assign", { teamId: freed.team_id });
     return true;
   });
 }

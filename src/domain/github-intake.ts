@@ -1,9 +1,9 @@
 import { sql } from "../db/sql.js";
 import type { Task } from "../db/entities/task.js";
-import { assignIfIdleAgent } from "./assignment.js";
+import { assignIfIdleAgent, unassignTask } from "./assignment.js";
 import type { DeliveryOutcome } from "./deliveries.js";
 import { labelNames, taskDraftFromGitHub } from "./github-tasks.js";
-import { findSourceTask, ignored, type IntakeContext, type IntakeDecision } from "./intake.js";
+import { findSourceTask, ignored, type GitHubTaskSource, type IntakeContext, type IntakeDecision } from "./intake.js";
 import { scheduleJob } from "./outbox.js";
 import { priorityFromLabels } from "./priorities.js";
 import { FINISHED } from "./task-states.js";
@@ -29,6 +29,17 @@ function done(action: string, task: Task): DeliveryOutcome {
   return { status: "processed", actionTaken: `${action}:${task.id}`, taskId: task.id };
 }
 
+/**
+ * The task's tags after the item's labels became `labels`: tags that came from labels follow them,
+ * other tags stay where they are; a label that is already a tag of another origin leaves it as it is.
+ */
+export function tagsFromLabels(tags: readonly string[], labelTags: readonly string[], labels: readonly string[]): { tags: string[]; labelTags: string[] } {
+  const current = [...new Set(labels)];
+  const kept = tags.filter((tag) => !labelTags.includes(tag) || current.includes(tag));
+  const added = current.filter((label) => !kept.includes(label));
+  return { tags: [...kept, ...added], labelTags: current.filter((label) => labelTags.includes(label) || added.includes(label)) };
+}
+
 /** issues.opened, pull_request.opened: a new task for the team, assigned at once when an agent is idle. */
 export const openTask: IntakeDecision = async (context) => {
   if (!context.teamId) return ignored("the webhook has no team_id, so no task is created");
@@ -36,9 +47,14 @@ export const openTask: IntakeDecision = async (context) => {
     provider: context.installationId !== null ? "github_app" : "github",
     labelPriorities: context.settings.label_priorities,
   });
+  const source: GitHubTaskSource = {
+    ...draft.source,
+    label_tags: tagsFromLabels([draft.source.kind, "github"], [], labelNames(item(context).item)).labelTags,
+    repository_settings: context.repositorySettings,
+  };
   const autoAssign = context.settings.auto_assign === true;
   const { task, created } = await createTaskFromSource(context.manager, {
-    orgId: context.webhook.org_id, teamId: context.teamId, draft, actor: webhookActor(context),
+    orgId: context.webhook.org_id, teamId: context.teamId, draft: { ...draft, source }, actor: webhookActor(context),
     webhookId: context.webhook.id, autoAssign,
   });
   if (!created) return done("task_exists", task);
@@ -49,7 +65,10 @@ export const openTask: IntakeDecision = async (context) => {
   return done("task_created", assigned);
 };
 
-/** issues.closed cancels the task unless it is done; issues.reopened brings a finished task back to todo. */
+/**
+ * issues.closed cancels the task unless it is done; issues.reopened brings a finished task back to
+ * todo without its agent, which has moved on, each change recorded.
+ */
 export const syncIssueState: IntakeDecision = async (context) => {
   const task = await sourceTask(context);
   if (!task) return ignored(`no task for ${context.delivery.event_type.split(".")[0]} #${item(context).item.number}`);
@@ -60,36 +79,46 @@ export const syncIssueState: IntakeDecision = async (context) => {
   }
   if (task.status !== "cancelled" && task.status !== "done") return done("task_unchanged", task);
   const reopened = await moveLockedTask(context.manager, task, "todo", SYSTEM_ACTOR, { system: true });
-  const cleared = (await sql<Task>(context.manager, "UPDATE tasks SET assignee_id = NULL, dispatched_at = NULL, acknowledged_at = NULL WHERE id = $1 RETURNING *", [reopened.id])).rows[0]!;
+  const cleared = await unassignTask(context.manager, reopened, SYSTEM_ACTOR);
   if (cleared.auto_assign) await scheduleJob(context.manager, "assign", { teamId: cleared.team_id });
   return done("task_reopened", cleared);
 };
 
-/** issues.labeled / unlabeled / edited: priority, tags, title and description follow the issue. */
+/**
+ * issues.labeled / unlabeled / edited: priority, tags, title and description follow the issue. Tags are
+ * recomputed from the event's full label list, so a delivery that never arrived leaves nothing behind.
+ */
 export const syncIssueContent: IntakeDecision = async (context) => {
   const task = await sourceTask(context);
   if (!task) return ignored(`no task for ${context.delivery.event_type.split(".")[0]} #${item(context).item.number}`);
   const { item: it } = item(context);
-  const label = (context.payload.label as { name?: string } | undefined)?.name;
-  let tags = task.tags;
-  if (context.payload.action === "labeled" && label && !tags.includes(label)) tags = [...tags, label];
-  if (context.payload.action === "unlabeled" && label) tags = tags.filter((t) => t !== label);
-  const draft = taskDraftFromGitHub(context.payload, { provider: task.source!.provider, labelPriorities: context.settings.label_priorities });
+  const source = task.source as GitHubTaskSource;
+  const labels = tagsFromLabels(task.tags, source.label_tags ?? [], labelNames(it));
+  const draft = taskDraftFromGitHub(context.payload, { provider: source.provider, labelPriorities: context.settings.label_priorities });
   const next = {
     title: draft.title,
     description: draft.description,
     priority: priorityFromLabels(labelNames(it), context.settings.label_priorities),
-    tags,
+    tags: labels.tags,
   };
   const changes: Record<string, { from: unknown; to: unknown }> = {};
   for (const key of Object.keys(next) as (keyof typeof next)[]) {
     if (JSON.stringify(task[key]) !== JSON.stringify(next[key])) changes[key] = { from: task[key], to: next[key] };
   }
-  if (Object.keys(changes).length === 0) return done("task_unchanged", task);
+  const labelTags = JSON.stringify(labels.labelTags);
+  if (Object.keys(changes).length === 0) {
+    // A label whose tag was removed by hand went away: only the record of label tags changes.
+    if (JSON.stringify(source.label_tags ?? []) !== labelTags) {
+      await sql(context.manager, "UPDATE tasks SET source = jsonb_set(source, '{label_tags}', $2::jsonb) WHERE id = $1", [task.id, labelTags]);
+    }
+    return done("task_unchanged", task);
+  }
   const updated = (await sql<Task>(
     context.manager,
-    "UPDATE tasks SET title = $2, description = $3, priority = $4, tags = $5, updated_at = now() WHERE id = $1 RETURNING *",
-    [task.id, next.title, next.description, next.priority, next.tags],
+    `UPDATE tasks SET title = $2, description = $3, priority = $4, tags = $5,
+            source = jsonb_set(source, '{label_tags}', $6::jsonb), updated_at = now()
+      WHERE id = $1 RETURNING *`,
+    [task.id, next.title, next.description, next.priority, next.tags, labelTags],
   )).rows[0]!;
   await recordTaskEvent(context.manager, updated, { type: "task.updated", actor: webhookActor(context), data: { changes } });
   return done("task_updated", updated);

@@ -1,6 +1,6 @@
 import type { DataSource, EntityManager } from "typeorm";
 import type { Delivery } from "../db/entities/delivery.js";
-import type { Task, TaskPriority } from "../db/entities/task.js";
+import type { Task, TaskPriority, TaskSource } from "../db/entities/task.js";
 import type { Webhook, WebhookConfig } from "../db/entities/webhook.js";
 import { sql } from "../db/sql.js";
 import { finishDelivery, type DeliveryOutcome } from "./deliveries.js";
@@ -21,6 +21,14 @@ export interface RepositorySettings {
   label_priorities?: Record<string, TaskPriority>;
 }
 
+/** A GitHub task's source, with what later syncs and comments need to know. */
+export interface GitHubTaskSource extends TaskSource {
+  /** The tags that came from the item's labels: a sync replaces these and keeps tags added by hand. */
+  label_tags?: string[];
+  /** .github/entourage.yml as read when the task was made; merged under the webhook's config when used. */
+  repository_settings?: RepositorySettings;
+}
+
 /** What a handler works with: the locked delivery, where it goes, and the settings in force. */
 export interface IntakeContext {
   manager: EntityManager;
@@ -29,6 +37,8 @@ export interface IntakeContext {
   webhook: Webhook;
   installationId: number | null;
   settings: WebhookConfig & RepositorySettings;
+  /** The repository's own settings file, when it was read. */
+  repositorySettings: RepositorySettings | undefined;
   /** The team tasks go to: the webhook's, else the repository settings' team slug. */
   teamId: string | null;
 }
@@ -43,9 +53,12 @@ export function ignored(reason: string, extra: Partial<DeliveryOutcome> = {}): D
   return { status: "ignored", actionTaken: `ignored: ${reason}`, ...extra };
 }
 
-function mergeSettings(webhookConfig: WebhookConfig, repository: RepositorySettings | undefined): WebhookConfig & RepositorySettings {
+/** The webhook's config over the repository's settings; label priorities merge label by label. */
+export function mergeSettings(webhookConfig: WebhookConfig, repository: RepositorySettings | undefined): WebhookConfig & RepositorySettings {
   const merged: Record<string, unknown> = { ...(repository ?? {}) };
   for (const [key, value] of Object.entries(webhookConfig)) if (value !== undefined && value !== null) merged[key] = value;
+  const labels = { ...(repository?.label_priorities ?? {}), ...((webhookConfig.label_priorities as Record<string, TaskPriority> | null | undefined) ?? {}) };
+  if (Object.keys(labels).length > 0) merged.label_priorities = labels;
   return merged as WebhookConfig & RepositorySettings;
 }
 
@@ -95,9 +108,10 @@ async function route(
     return ignored(`event ${delivery.event_type} is not in the webhook's events`, where);
   }
   // Read only for deliveries that get this far: ignored ones cost no GitHub call.
-  const settings = mergeSettings(webhook.config, installation ? await repositorySettings?.() : undefined);
+  const repository = installation ? await repositorySettings?.() : undefined;
+  const settings = mergeSettings(webhook.config, repository);
   const context: IntakeContext = {
-    manager, delivery, payload, webhook, settings,
+    manager, delivery, payload, webhook, settings, repositorySettings: repository,
     installationId: installation?.github_installation_id ?? null,
     teamId: await teamFor(manager, webhook, settings),
   };

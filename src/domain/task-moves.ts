@@ -22,11 +22,20 @@ export async function lockTask(manager: EntityManager, orgId: string | null, tas
   return result.rows[0];
 }
 
+/**
+ * SQL that is true when the task `alias` is done, or was done when it was archived: `archived` also
+ * follows `cancelled`, and only the move into it (task_events is append-only) tells which.
+ */
+export function countsAsDone(alias: string): string {
+  return `(${alias}.status = 'done' OR (${alias}.status = 'archived' AND EXISTS (
+    SELECT 1 FROM task_events e WHERE e.task_id = ${alias}.id AND e.to_status = 'archived' AND e.from_status = 'done')))`;
+}
+
 async function unfinishedDependencies(manager: EntityManager, taskId: number): Promise<number[]> {
   const result = await sql<{ id: number }>(
     manager,
     `SELECT t.id FROM task_dependencies d JOIN tasks t ON t.id = d.depends_on_id
-      WHERE d.task_id = $1 AND t.status NOT IN ('done', 'archived') ORDER BY t.id`,
+      WHERE d.task_id = $1 AND NOT ${countsAsDone("t")} ORDER BY t.id`,
     [taskId],
   );
   return result.rows.map((r) => r.id);
@@ -77,9 +86,9 @@ async function closeParentIfFinished(manager: EntityManager, parentId: number): 
   if (FINISHED.includes(parent.status)) return;
   const children = await sql<{ open: number; done: number }>(
     manager,
-    `SELECT count(*) FILTER (WHERE status NOT IN ('done', 'cancelled', 'archived'))::integer AS open,
-            count(*) FILTER (WHERE status IN ('done', 'archived'))::integer AS done
-       FROM tasks WHERE parent_id = $1`,
+    `SELECT count(*) FILTER (WHERE t.status NOT IN ('done', 'cancelled', 'archived'))::integer AS open,
+            count(*) FILTER (WHERE ${countsAsDone("t")})::integer AS done
+       FROM tasks t WHERE t.parent_id = $1`,
     [parentId],
   );
   const { open, done } = children.rows[0]!;

@@ -4,6 +4,8 @@ import type { Task } from "../db/entities/task.js";
 import type { WebhookConfig } from "../db/entities/webhook.js";
 import { sql } from "../db/sql.js";
 import { commentMarker, resolvedComment, trackedComment, type CommentKind } from "../domain/comment-text.js";
+import { mergeSettings, type GitHubTaskSource } from "../domain/intake.js";
+import { countsAsDone } from "../domain/task-moves.js";
 import type { Logger } from "../log.js";
 import type { JobHandler } from "../queue/queue.js";
 import { RetryLaterError } from "../queue/queue.js";
@@ -31,7 +33,13 @@ interface HttpError {
   response?: { headers?: Record<string, string | undefined> };
 }
 
-/** How long GitHub asks us to wait, when the error is a rate limit. */
+/** GitHub's advice for a secondary rate limit that names no time: wait at least a minute. */
+const SECONDARY_RATE_LIMIT_WAIT_MS = 60_000;
+
+/**
+ * How long GitHub asks us to wait, when the error is a rate limit: Retry-After, else until
+ * x-ratelimit-reset when none is left, else a minute for a secondary limit. A plain 403 is no rate limit.
+ */
 export function rateLimitDelayMs(error: HttpError, now = Date.now()): number | undefined {
   if (error.status !== 403 && error.status !== 429) return undefined;
   const headers = error.response?.headers ?? {};
@@ -39,9 +47,10 @@ export function rateLimitDelayMs(error: HttpError, now = Date.now()): number | u
   if (Number.isFinite(retryAfter) && retryAfter > 0) return retryAfter * 1000;
   if (headers["x-ratelimit-remaining"] === "0") {
     const reset = Number(headers["x-ratelimit-reset"]) * 1000;
-    return Number.isFinite(reset) ? Math.max(reset - now, 1000) : 60_000;
+    return Number.isFinite(reset) ? Math.max(reset - now, 1000) : SECONDARY_RATE_LIMIT_WAIT_MS;
   }
-  return error.status === 429 ? 60_000 : undefined;
+  const secondary = error.status === 429 || /secondary rate limit/i.test(error.message ?? "");
+  return secondary ? SECONDARY_RATE_LIMIT_WAIT_MS : undefined;
 }
 
 async function render(db: DataSource, task: Task, kind: CommentKind): Promise<string> {
@@ -49,7 +58,7 @@ async function render(db: DataSource, task: Task, kind: CommentKind): Promise<st
     const agent = task.assignee_id ? (await sql<{ name: string }>(db, "SELECT name FROM agents WHERE id = $1", [task.assignee_id])).rows[0] : undefined;
     return trackedComment(task, agent?.name ?? null);
   }
-  const done = await sql<{ id: number }>(db, "SELECT id FROM tasks WHERE parent_id = $1 AND status IN ('done', 'archived') ORDER BY id", [task.id]);
+  const done = await sql<{ id: number }>(db, `SELECT id FROM tasks t WHERE parent_id = $1 AND ${countsAsDone("t")} ORDER BY id`, [task.id]);
   return resolvedComment(task.id, done.rows.map((r) => r.id));
 }
 
@@ -78,10 +87,12 @@ export function postTaskComment(deps: CommentDeps): JobHandler<"github-comment">
     const row = (await sql<CommentRow>(db, "SELECT * FROM github_comments WHERE task_id = $1 AND kind = $2", [taskId, kind])).rows[0]!;
     if (row.status === "skipped") return;
 
-    const config: WebhookConfig = task.webhook_id
+    const webhookConfig: WebhookConfig = task.webhook_id
       ? (await sql<{ config: WebhookConfig }>(db, "SELECT config FROM webhooks WHERE id = $1", [task.webhook_id])).rows[0]?.config ?? {}
       : {};
-    const skip = kind === "tracked" && config.comment_on_create === false ? "comments are turned off for this webhook"
+    // The webhook's config as it is now, over the repository's settings as they were when the task was made.
+    const config = mergeSettings(webhookConfig, (task.source as GitHubTaskSource).repository_settings);
+    const skip = kind === "tracked" && config.comment_on_create === false ? "comment_on_create is false for this task's webhook or repository"
       : task.source.installation_id === null ? `no GitHub App installation covers ${task.source.repository}`
       : !deps.appConfigured ? "the GitHub App is not configured" : undefined;
     if (skip) {

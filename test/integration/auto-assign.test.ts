@@ -38,6 +38,15 @@ describe("auto-assign", () => {
     expect(order).toEqual(["amy", "bob", "zed-reviewer"]);
   });
 
+  it("between two engineers, the one idle the longest wins even when its name sorts later", async () => {
+    const org = await autoAssigningOrg(rt, [{ name: "amy", role: "engineer" }, { name: "bob", role: "engineer" }]);
+    const db = rt.database.dataSource;
+    await sql(db, "UPDATE agents SET idle_since = '2026-01-01T00:00:00Z' WHERE id = $1", [org.agents.amy]);
+    await sql(db, "UPDATE agents SET idle_since = '2025-06-01T00:00:00Z' WHERE id = $1", [org.agents.bob]);
+    const d = await deliverToApp(rt, "issues", issueOpened({ owner: org.owner, number: 20, installationId: org.installationId }));
+    expect((await org.api.get(`/api/v1/tasks/${d.task_id}`)).body.assignee_id).toBe(org.agents.bob);
+  });
+
   it("50 tasks and 5 idle agents at once: 5 distinct assignments, 45 waiting, none lost", async () => {
     const org = await autoAssigningOrg(rt, ["a", "b", "c", "d", "e"].map((name) => ({ name: `eng-${name}`, role: "engineer" })));
     const owner = org.owner;

@@ -33,4 +33,31 @@ describe("dispatch", () => {
     await new Promise((r) => setTimeout(r, 2500));
     expect((await org.api.get(`/api/v1/tasks/${d.task_id}`)).body.assignee_id).toBe(org.agents.wakeful);
   });
+
+  it("re-dispatches a task a person assigned too, to an idle agent of the team", async () => {
+    const org = await autoAssigningOrg(rt, [{ name: "sleepy", role: "engineer" }, { name: "wakeful", role: "manager" }], { auto_assign: false });
+    const created = await org.api.post(`/api/v1/teams/${org.tenant.teamId}/tasks`, { title: "picked by hand", assignee_id: org.agents.sleepy });
+    expect([created.status, created.body.auto_assign]).toEqual([201, false]);
+    const moved = await waitFor(async () => {
+      const t = (await org.api.get(`/api/v1/tasks/${created.body.id}`)).body;
+      return t.assignee_id === org.agents.wakeful && t.dispatched_at ? t : undefined;
+    }, 30_000, "re-dispatch");
+    expect(moved).toMatchObject({ status: "todo", auto_assign: true });
+    expect((await org.api.get(`/api/v1/agents/${org.agents.sleepy}`)).body.status).toBe("paused");
+    const expired = ((await org.api.get(`/api/v1/tasks/${created.body.id}/events`)).body.data as { type: string; data: Record<string, unknown> }[]).find((e) => e.type === "task.dispatch_expired");
+    expect(expired?.data).toMatchObject({ agent_id: org.agents.sleepy, auto_assign: { from: false, to: true } });
+  });
+
+  it("with no idle agent, a task a person assigned waits in todo and goes to the next agent that is free", async () => {
+    const org = await autoAssigningOrg(rt, [{ name: "alone", role: "engineer" }], { auto_assign: false });
+    const created = await org.api.post(`/api/v1/teams/${org.tenant.teamId}/tasks`, { title: "picked by hand", assignee_id: org.agents.alone });
+    await waitFor(async () => (await org.api.get(`/api/v1/agents/${org.agents.alone}`)).body.status === "paused", 30_000, "the silent agent paused");
+    expect((await org.api.get(`/api/v1/tasks/${created.body.id}`)).body).toMatchObject({ status: "todo", assignee_id: null });
+    const late = (await org.api.post(`/api/v1/teams/${org.tenant.teamId}/agents`, { name: "late", role: "engineer" })).body;
+    const taken = await waitFor(async () => {
+      const t = (await org.api.get(`/api/v1/tasks/${created.body.id}`)).body;
+      return t.assignee_id === late.id ? t : undefined;
+    }, 30_000, "assigned to the new agent");
+    expect(taken.status).toBe("todo");
+  });
 });

@@ -105,6 +105,44 @@ describe("comments on GitHub", () => {
     expect(row.status).toBe("posted");
   }, 30_000);
 
+  it("waits until x-ratelimit-reset when no requests are left, without using up its tries", async () => {
+    const org = await autoAssigningOrg(rt, [], { auto_assign: false, comment_on_create: true });
+    const reset = Math.ceil(Date.now() / 1000) + 2;
+    // As many refusals as the job has attempts: only waits that cost no attempt let the fifth try post.
+    rt.github.fail("POST", new RegExp(`/repos/${org.owner}/app/issues/13/comments`), 403, { headers: { "x-ratelimit-remaining": "0", "x-ratelimit-reset": String(reset) }, times: 4 });
+    const d = await deliverToApp(rt, "issues", issueOpened({ owner: org.owner, repo: "app", number: 13, installationId: org.installationId }));
+    const row = await waitFor(async () => {
+      const r = await commentRow(d.task_id!, "tracked");
+      return r && r.status !== "pending" && r.status !== "posting" ? r : undefined;
+    }, 30_000, "the comment after the rate limit");
+    expect(Date.now()).toBeGreaterThanOrEqual(reset * 1000);
+    expect(row).toMatchObject({ status: "posted", attempts: 5 });
+    expect(rt.github.commentsOn(`${org.owner}/app`, 13)).toHaveLength(1);
+  }, 30_000);
+
+  it("posts no tracked comment when comment_on_create is false, and still the resolution comment", async () => {
+    const org = await autoAssigningOrg(rt, [], { auto_assign: false, comment_on_create: false });
+    const d = await deliverToApp(rt, "issues", issueOpened({ owner: org.owner, repo: "quiet", number: 14, installationId: org.installationId }));
+    for (const status of ["in_progress", "in_review", "in_approval", "merging", "done"]) {
+      expect((await org.api.post(`/api/v1/tasks/${d.task_id}/status`, { status })).status).toBe(200);
+    }
+    // The resolution comment is queued after the tracked one would have been: once it is on GitHub, the other had its turn.
+    expect((await settledComment(d.task_id!, "resolved")).status).toBe("posted");
+    expect(rt.github.commentsOn(`${org.owner}/quiet`, 14).map((c) => c.body.split("\n")[0])).toEqual([`Resolved in task #${d.task_id}`]);
+    expect(rt.github.requests.filter((r) => r.startsWith(`POST /repos/${org.owner}/quiet/issues/14/comments`))).toHaveLength(1);
+    expect(await commentRow(d.task_id!, "tracked")).toBeUndefined();
+  });
+
+  it("the resolution comment names the sub-tasks that were done, not one cancelled and archived since", async () => {
+    const org = await autoAssigningOrg(rt, [], { auto_assign: false, comment_on_create: false });
+    const parent = (await deliverToApp(rt, "issues", issueOpened({ owner: org.owner, repo: "app", number: 15, installationId: org.installationId }))).task_id!;
+    const [dropped, kept] = (await org.api.post(`/api/v1/tasks/${parent}/subtasks`, { tasks: [{ title: "dropped" }, { title: "kept" }] })).body.data as { id: number }[];
+    for (const status of ["cancelled", "archived"]) expect((await org.api.post(`/api/v1/tasks/${dropped!.id}/status`, { status })).status).toBe(200);
+    for (const status of ["in_progress", "in_review", "in_approval", "merging", "done"]) expect((await org.api.post(`/api/v1/tasks/${kept!.id}/status`, { status })).status).toBe(200);
+    expect((await settledComment(parent, "resolved")).status).toBe("posted");
+    expect(rt.github.commentsOn(`${org.owner}/app`, 15).map((c) => c.body.split("\n")[0])).toEqual([`Resolved in task #${kept!.id}`]);
+  });
+
   it("skips repository webhooks that have no installation", async () => {
     const org = await autoAssigningOrg(rt, [], { auto_assign: false });
     const hook = (await org.api.post("/api/v1/webhooks", { team_id: org.tenant.teamId, name: "repo hook", events: ["issues"] })).body;
@@ -121,6 +159,10 @@ describe("rateLimitDelayMs", () => {
     [{ status: 403, response: { headers: { "retry-after": "30" } } }, 30_000],
     [{ status: 429, response: { headers: {} } }, 60_000],
     [{ status: 403, response: { headers: { "x-ratelimit-remaining": "0", "x-ratelimit-reset": "1100" } } }, 100_000],
+    [{ status: 403, response: { headers: { "x-ratelimit-remaining": "0", "x-ratelimit-reset": "900" } } }, 1_000],
+    [{ status: 403, response: { headers: { "x-ratelimit-remaining": "0" } } }, 60_000],
+    [{ status: 403, message: "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.", response: { headers: { "x-ratelimit-remaining": "4990" } } }, 60_000],
+    [{ status: 403, message: "Resource not accessible by integration", response: { headers: { "x-ratelimit-remaining": "4990" } } }, undefined],
     [{ status: 403, response: { headers: {} } }, undefined],
     [{ status: 500, response: { headers: { "retry-after": "5" } } }, undefined],
   ])("%j → %s", (error, expected) => {

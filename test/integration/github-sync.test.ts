@@ -5,6 +5,7 @@ import { startTestRuntime, type TestRuntime } from "../helpers/app-runtime.js";
 import { autoAssigningOrg, type AutoAssigningOrg } from "../helpers/auto-assign.js";
 import { issueEvent, issueOpened, pullRequestClosed, pullRequestOpened } from "../helpers/github-events.js";
 import { deliverToApp } from "../helpers/http.js";
+import { waitFor } from "../helpers/wait.js";
 
 let rt: TestRuntime;
 let org: AutoAssigningOrg;
@@ -50,9 +51,33 @@ describe("two-way sync with GitHub", () => {
     expect((await task(id)).status).toBe("done");
   });
 
+  it("issues.reopened brings a done or a cancelled task back to todo without its agent, each change recorded", async () => {
+    const own = await autoAssigningOrg(rt, [{ name: "eng-r", role: "engineer" }], { auto_assign: false });
+    const issue = (action: string, number: number) => issueEvent(action, { owner: own.owner, repo: "reopen", number, installationId: own.installationId });
+    const doneId = (await deliverToApp(rt, "issues", issue("opened", 1))).task_id!;
+    const cancelledId = (await deliverToApp(rt, "issues", issue("opened", 2))).task_id!;
+    for (const id of [doneId, cancelledId]) expect((await own.api.patch(`/api/v1/tasks/${id}`, { assignee_id: own.agents["eng-r"] })).status).toBe(200);
+    for (const status of ["in_progress", "in_review", "in_approval", "merging", "done"]) await own.api.post(`/api/v1/tasks/${doneId}/status`, { status });
+    expect((await deliverToApp(rt, "issues", issue("closed", 2))).action_taken).toBe(`task_cancelled:${cancelledId}`);
+
+    for (const [id, number, from] of [[doneId, 1, "done"], [cancelledId, 2, "cancelled"]] as const) {
+      const before = (await own.api.get(`/api/v1/tasks/${id}`)).body;
+      expect(before).toMatchObject({ status: from, assignee_id: own.agents["eng-r"] });
+      expect((await deliverToApp(rt, "issues", issue("reopened", number))).action_taken).toBe(`task_reopened:${id}`);
+      const after = (await own.api.get(`/api/v1/tasks/${id}`)).body;
+      expect(after).toMatchObject({ status: "todo", assignee_id: null, dispatched_at: null, acknowledged_at: null, completed_at: null });
+      expect(new Date(after.updated_at).getTime()).toBeGreaterThan(new Date(before.updated_at).getTime());
+      const events = (await own.api.get(`/api/v1/tasks/${id}/events`)).body.data as { type: string; from: string | null; to: string | null; actor_type: string; data: Record<string, unknown> }[];
+      expect(events.slice(0, 2).map((e) => [e.type, e.from, e.to, e.actor_type, e.data])).toEqual([
+        ["task.unassigned", null, null, "system", { agent_id: own.agents["eng-r"] }],
+        ["task.status_changed", from, "todo", "system", { system: true }],
+      ]);
+    }
+  });
+
   it("labels recompute priority and tags; an edit updates title and description", async () => {
     const id = await open(3, ["bug"]);
-    await sql(rt.database.dataSource, "UPDATE tasks SET tags = array_append(tags, 'kept-by-hand') WHERE id = $1", [id]);
+    expect((await org.api.patch(`/api/v1/tasks/${id}`, { tags: ["github", "issue", "bug", "kept-by-hand"] })).status).toBe(200);
     expect((await event("labeled", 3, { label: { name: "P0" } }, ["bug", "P0"])).action_taken).toBe(`task_updated:${id}`);
     expect(await task(id)).toMatchObject({ priority: "critical", tags: ["github", "issue", "bug", "kept-by-hand", "P0"] });
     await event("unlabeled", 3, { label: { name: "P0" } }, ["bug"]);
@@ -60,6 +85,18 @@ describe("two-way sync with GitHub", () => {
     const edited = issueEvent("edited", { owner: org.owner, repo: "sync", number: 3, title: "A better title", body: "More detail", labels: ["bug"], installationId: org.installationId }, { changes: { title: { from: "old" } } });
     await deliverToApp(rt, "issues", edited);
     expect(await task(id)).toMatchObject({ title: "[GitHub] A better title", description: `GitHub Issue #3\n\nMore detail\n\nhttps://github.com/${org.owner}/sync/issues/3` });
+  });
+
+  it("tags follow the issue's full label list: a missed delivery leaves nothing behind, tags added by hand stay", async () => {
+    const id = await open(7, ["bug"]);
+    // needs-design is a tag of the team's own before it is also a label.
+    expect((await org.api.patch(`/api/v1/tasks/${id}`, { tags: ["github", "issue", "bug", "needs-design"] })).status).toBe(200);
+    // The delivery for P0 never arrived; the next labeled event carries every label.
+    await event("labeled", 7, { label: { name: "frontend" } }, ["bug", "P0", "frontend", "needs-design"]);
+    expect(await task(id)).toMatchObject({ priority: "critical", tags: ["github", "issue", "bug", "needs-design", "P0", "frontend"] });
+    // Nor did the ones that removed bug and P0; this one removes needs-design, which stays a tag.
+    await event("unlabeled", 7, { label: { name: "needs-design" } }, ["frontend"]);
+    expect(await task(id)).toMatchObject({ priority: "medium", tags: ["github", "issue", "needs-design", "frontend"] });
   });
 
   it("a merged pull request that says Fixes #N moves the issue's task to done through merging", async () => {
@@ -99,6 +136,27 @@ describe("two-way sync with GitHub", () => {
       return rt.github.commentsOn(`${other.owner}/configured`, 1);
     })();
     expect(comments).toHaveLength(1);
+  });
+});
+
+describe("settings from .github/entourage.yml", () => {
+  it("close_issue closes the issue on resolution; label priorities merge label by label, the webhook's first", async () => {
+    const other = await autoAssigningOrg(rt, [], { auto_assign: false, label_priorities: { sev2: "high" } });
+    rt.github.settings.set(`${other.owner}/closing`, "close_issue: true\nlabel_priorities:\n  sev1: critical\n  sev2: low\n");
+    const openIn = (number: number, labels: string[]) => deliverToApp(rt, "issues", issueOpened({ owner: other.owner, repo: "closing", number, labels, installationId: other.installationId }));
+    const first = (await openIn(1, ["sev1"])).task_id!;
+    const second = (await openIn(2, ["sev2"])).task_id!;
+    expect([(await other.api.get(`/api/v1/tasks/${first}`)).body.priority, (await other.api.get(`/api/v1/tasks/${second}`)).body.priority]).toEqual(["critical", "high"]);
+    for (const status of ["in_progress", "in_review", "in_approval", "merging", "done"]) await other.api.post(`/api/v1/tasks/${first}/status`, { status });
+    const closed = await waitFor(async () => rt.github.issueUpdates.find((u) => u.repository === `${other.owner}/closing`), 30_000, "issue closed");
+    expect(closed).toMatchObject({ issue_number: 1, body: { state: "closed", state_reason: "completed" } });
+  });
+
+  it("auto_assign assigns when the webhook sets no value", async () => {
+    const other = await autoAssigningOrg(rt, [{ name: "eng-yml", role: "engineer" }], { auto_assign: undefined });
+    rt.github.settings.set(`${other.owner}/assigning`, "auto_assign: true\n");
+    const d = await deliverToApp(rt, "issues", issueOpened({ owner: other.owner, repo: "assigning", number: 1, installationId: other.installationId }));
+    expect((await other.api.get(`/api/v1/tasks/${d.task_id}`)).body).toMatchObject({ assignee_id: other.agents["eng-yml"], auto_assign: true });
   });
 });
 

@@ -70,6 +70,17 @@ describe("moving tasks", () => {
     const pair = await Promise.all([api.put(`/api/v1/tasks/${x}/dependencies`, { depends_on: [y] }), api.put(`/api/v1/tasks/${y}/dependencies`, { depends_on: [x] })]);
     expect(pair.map((r) => r.status).sort()).toEqual([200, 400]);
   });
+
+  it("an archived dependency counts as done only when it was done before it was archived", async () => {
+    const cancelled = await newTask("cancelled then archived");
+    const done = await newTask("done then archived");
+    const waiting = await newTask("waiting");
+    for (const status of ["cancelled", "archived"]) expect((await api.post(`/api/v1/tasks/${cancelled}/status`, { status })).status).toBe(200);
+    for (const status of ["in_progress", "in_review", "in_approval", "merging", "done", "archived"]) expect((await api.post(`/api/v1/tasks/${done}/status`, { status })).status).toBe(200);
+    expect((await api.put(`/api/v1/tasks/${waiting}/dependencies`, { depends_on: [cancelled, done] })).status).toBe(200);
+    const blocked = await api.post(`/api/v1/tasks/${waiting}/status`, { status: "in_progress" });
+    expect(blocked.body.error).toMatchObject({ code: "blocked_by_dependencies", message: `task #${waiting} is blocked by unfinished dependencies: #${cancelled}` });
+  });
 });
 
 describe("sub-tasks", () => {
@@ -103,5 +114,13 @@ describe("sub-tasks", () => {
     const only = (await api.post(`/api/v1/tasks/${allCancelled}/subtasks`, { title: "s" })).body;
     await api.post(`/api/v1/tasks/${only.id}/status`, { status: "cancelled" });
     expect((await api.get(`/api/v1/tasks/${allCancelled}`)).body.status).toBe("todo");
+  });
+
+  it("does not close the parent when its only finished sub-tasks were cancelled, one of them archived since", async () => {
+    const parent = await newTask("parent 3");
+    const [archived, open] = (await api.post(`/api/v1/tasks/${parent}/subtasks`, { tasks: [{ title: "s1" }, { title: "s2" }] })).body.data as { id: number }[];
+    for (const status of ["cancelled", "archived"]) await api.post(`/api/v1/tasks/${archived!.id}/status`, { status });
+    expect((await api.post(`/api/v1/tasks/${open!.id}/status`, { status: "cancelled" })).status).toBe(200);
+    expect((await api.get(`/api/v1/tasks/${parent}`)).body.status).toBe("todo");
   });
 });

@@ -1,6 +1,8 @@
 import { describe, expect, it } from "@jest/globals";
 import { taskDraftFromGitHub, type IssueOrPullRequestPayload } from "../../src/domain/github-tasks.js";
 import { deliverySummary } from "../../src/domain/delivery-summary.js";
+import { tagsFromLabels } from "../../src/domain/github-intake.js";
+import { mergeSettings } from "../../src/domain/intake.js";
 import { issueOpened, pullRequestOpened } from "../helpers/github-events.js";
 
 describe("taskDraftFromGitHub", () => {
@@ -37,5 +39,28 @@ describe("deliverySummary", () => {
     const summary = deliverySummary(issueOpened({ title: "Login broken on Safari", body: "secret stuff", owner: "acme", repo: "web" }));
     expect(summary).toMatchObject({ action: "opened", issue: { title: "Login broken on Safari" }, repository: "acme/web" });
     expect(JSON.stringify(summary)).not.toContain("secret stuff");
+  });
+});
+
+describe("tagsFromLabels", () => {
+  it.each([
+    ["a label added", ["github", "issue", "bug"], ["bug"], ["bug", "P0"], ["github", "issue", "bug", "P0"], ["bug", "P0"]],
+    ["labels gone while deliveries were missed", ["github", "issue", "bug", "P0"], ["bug", "P0"], ["ui"], ["github", "issue", "ui"], ["ui"]],
+    ["a tag added by hand stays when its label goes", ["github", "issue", "mine"], [], ["mine"], ["github", "issue", "mine"], []],
+    ["a label removed by hand comes back while the label is on", ["github", "issue"], ["bug"], ["bug"], ["github", "issue", "bug"], ["bug"]],
+    ["a label named like a built-in tag", ["github", "issue"], [], ["github", "github"], ["github", "issue"], []],
+  ])("%s", (_, tags, labelTags, labels, expectedTags, expectedLabelTags) => {
+    expect(tagsFromLabels(tags, labelTags, labels)).toEqual({ tags: expectedTags, labelTags: expectedLabelTags });
+  });
+});
+
+describe("mergeSettings", () => {
+  it("lets the webhook's config win where both set a value, and label priorities merge label by label", () => {
+    const merged = mergeSettings(
+      { auto_assign: false, close_issue: null, label_priorities: { sev2: "high" } },
+      { auto_assign: true, close_issue: true, team: "frontend", label_priorities: { sev1: "critical", sev2: "low" } },
+    );
+    expect(merged).toEqual({ auto_assign: false, close_issue: true, team: "frontend", label_priorities: { sev1: "critical", sev2: "high" } });
+    expect(mergeSettings({ auto_assign: true }, undefined)).toEqual({ auto_assign: true });
   });
 });
