@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from "node:fs";
+import { isIP } from "node:net";
 import { parseEnv } from "node:util";
 import { z } from "zod";
 
@@ -20,6 +21,34 @@ const httpUrl = optionalText.refine((v) => v === undefined || (URL.canParse(v) &
 });
 const redisUrl = optionalText.refine((v) => v === undefined || /^rediss?:\/\//.test(v), {
   message: "must be a redis:// or rediss:// URL",
+});
+
+// proxy-addr's names for address ranges, as Fastify's trustProxy takes them.
+const PROXY_RANGE_NAMES = ["loopback", "linklocal", "uniquelocal"];
+
+function isProxyAddress(value: string): boolean {
+  if (PROXY_RANGE_NAMES.includes(value)) return true;
+  const [address, prefix, ...rest] = value.split("/");
+  const family = isIP(address!);
+  if (family === 0 || rest.length > 0) return false;
+  return prefix === undefined || (/^\d+$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128));
+}
+
+const trustProxy = z.preprocess((v) => (typeof v === "string" ? v.trim() : ""), z.string()).transform((v, ctx): boolean | string[] => {
+  if (v === "" || v.toLowerCase() === "false") return false;
+  if (v.toLowerCase() === "true") return true;
+  if (/^\d+$/.test(v)) {
+    // Fastify 5 trusts nobody for a bare hop count: it cannot tell the proxy from a client that connects directly.
+    ctx.addIssue({ code: "custom", message: "a hop count is not supported; name the proxy's addresses or CIDRs, or true" });
+    return z.NEVER;
+  }
+  const entries = v.split(",").map((e) => e.trim()).filter((e) => e.length > 0);
+  const bad = entries.find((e) => !isProxyAddress(e));
+  if (bad !== undefined) {
+    ctx.addIssue({ code: "custom", message: `${JSON.stringify(bad)} is not an IP address or CIDR; use true, or comma-separated addresses/CIDRs` });
+    return z.NEVER;
+  }
+  return entries;
 });
 
 const envSchema = z.object({
@@ -53,6 +82,7 @@ const envSchema = z.object({
   RECOVER_WINDOW_MS: positiveInt(3 * 24 * 3600 * 1000),
   RATE_LIMIT_MAX: positiveInt(600),
   RATE_LIMIT_WINDOW_MS: positiveInt(60_000),
+  TRUST_PROXY: trustProxy,
   SWEEP_INTERVAL_MS: positiveInt(5000),
   STALE_DELIVERY_MS: positiveInt(60_000),
   OUTBOUND_ALLOWED_HOSTS: z.preprocess((v) => (typeof v === "string" ? v : ""), z.string())
@@ -105,11 +135,13 @@ export interface Config {
   /** How often, and how far back, to ask GitHub for the App deliveries that never reached us. */
   recoverIntervalMs: number;
   recoverWindowMs: number;
-  /** Requests per window for one API key or, without a key, one client address. */
+  /** Requests per window for one API key or, without a proven key, one client address. */
   rateLimitMax: number;
   rateLimitWindowMs: number;
+  /** Fastify's trustProxy: which peers' X-Forwarded-For is believed, so that clients behind a proxy are told apart. */
+  trustProxy: boolean | string[];
   staleDeliveryMs: number;
-  /** Hosts outbound webhooks may reach over http and on non-public addresses (development, tests). */
+  /** Hosts outbound webhooks may reach on non-public addresses, and over http when loopback (development, tests). */
   outboundAllowedHosts: string[];
   /** Delay before an outbound notification's second attempt; each later one waits longer. */
   outboundBackoffMs: number;
@@ -190,6 +222,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     recoverWindowMs: e.RECOVER_WINDOW_MS,
     rateLimitMax: e.RATE_LIMIT_MAX,
     rateLimitWindowMs: e.RATE_LIMIT_WINDOW_MS,
+    trustProxy: e.TRUST_PROXY,
     staleDeliveryMs: e.STALE_DELIVERY_MS,
     outboundAllowedHosts: e.OUTBOUND_ALLOWED_HOSTS,
     outboundBackoffMs: e.OUTBOUND_BACKOFF_MS,

@@ -118,6 +118,7 @@ export async function startRuntime(config: Config, log: Logger, options: Runtime
   const server = await buildServer({
     db, box, queue, log, relay, metrics, outboundGuard,
     rateLimit: { max: config.rateLimitMax, windowMs: config.rateLimitWindowMs, redisUrl: config.redisUrl, prefix: config.queuePrefix },
+    trustProxy: config.trustProxy,
     appWebhookSecret: config.app?.webhookSecret,
     jwtSecret,
     jwtTtlSeconds: config.jwtTtlSeconds,

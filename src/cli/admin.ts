@@ -1,6 +1,5 @@
-import { existsSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { ConfigError, loadConfig } from "../config.js";
+import { ConfigError, loadConfig, loadEnvFile } from "../config.js";
 import { DataDirLockedError } from "../db/data-dir-lock.js";
 import { openDatabase } from "../db/data-source.js";
 import { createApiKey } from "../domain/api-keys.js";
@@ -36,7 +35,7 @@ async function main(argv: string[]): Promise<unknown> {
   if (!["bootstrap", "keys create", "migrate"].includes(command)) throw new UsageError(command ? `unknown command: ${command}` : "no command");
   if (values.role !== undefined && values.role !== "admin" && values.role !== "agent") throw new UsageError("--role must be admin or agent");
 
-  if (existsSync(".env")) process.loadEnvFile(".env");
+  loadEnvFile();
   const config = loadConfig();
   const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   const db = database.dataSource;

@@ -1,10 +1,10 @@
 import { createHash } from "node:crypto";
 import fastifyRateLimit from "@fastify/rate-limit";
-import type { FastifyInstance, FastifyRequest } from "fastify";
+import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from "fastify";
 import { Redis } from "ioredis";
 import { DomainError } from "../domain/errors.js";
 
-/** Past the rate limit: answered 429, with the Retry-After header the plugin sets. */
+/** Past the rate limit: answered 429, with Retry-After. */
 export class RateLimitedError extends DomainError {
   readonly statusCode = 429;
   constructor(message: string) {
@@ -13,7 +13,7 @@ export class RateLimitedError extends DomainError {
 }
 
 export interface RateLimitOptions {
-  /** Requests one API key (or, without one, one IP address) may make per window. */
+  /** Requests one API key (or, without a proven one, one client address) may make per window. */
   max: number;
   windowMs: number;
   /** Shared counters across web processes; in-process counters without it. */
@@ -21,25 +21,42 @@ export interface RateLimitOptions {
   prefix: string;
 }
 
-/** Limits by credential when the request carries one, else by client address; never stores the credential itself. */
-function rateKey(request: FastifyRequest): string {
-  const credential = request.headers["x-api-key"] ?? request.headers.authorization;
-  if (typeof credential === "string" && credential.length > 0) {
-    return `key:${createHash("sha256").update(credential).digest("hex").slice(0, 32)}`;
-  }
-  return `ip:${request.ip}`;
+/** The two onRequest hooks to place around authentication, and the Redis connection to close with the server. */
+export interface RateLimiter {
+  beforeAuthentication: onRequestAsyncHookHandler;
+  afterAuthentication: onRequestAsyncHookHandler;
+  redis?: Redis;
 }
 
-/** 429 with Retry-After past the limit, inside `scope`; a Redis outage lets requests through rather than failing them. */
-export async function limitRate(scope: FastifyInstance, options: RateLimitOptions): Promise<Redis | undefined> {
+// Enough for every key and live token of a deployment; past it the oldest is forgotten and counted by address once more.
+const PROVEN_CREDENTIALS = 10_000;
+
+function credentialHash(request: FastifyRequest): string | undefined {
+  const credential = request.headers["x-api-key"] || request.headers.authorization;
+  if (typeof credential !== "string" || credential.length === 0) return undefined;
+  return createHash("sha256").update(credential).digest("hex").slice(0, 32);
+}
+
+/**
+ * 429 with Retry-After past the limit, for the routes of `scope`; a Redis outage lets requests through rather than
+ * failing them. A credential is counted on its own only once it has authenticated here: before that the client address
+ * is counted, so a client guessing a new key each request runs into the limit of its address.
+ */
+export async function limitRate(scope: FastifyInstance, options: RateLimitOptions): Promise<RateLimiter> {
   const redis = options.redisUrl
     ? new Redis(options.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 2000 })
     : undefined;
   redis?.on("error", () => undefined);
   // Commands are not queued while connecting (a Redis outage must not hold requests): wait for the connection once.
   if (redis) await readyWithin(redis, 2000);
+  // Hashes of credentials that authenticated, oldest first; never the credential itself.
+  const proven = new Map<string, true>();
+  const rateKey = (request: FastifyRequest): string => {
+    const hash = credentialHash(request);
+    return hash && proven.has(hash) ? `key:${hash}` : `ip:${request.ip}`;
+  };
   await scope.register(fastifyRateLimit, {
-    // Added below as the scope's first onRequest hook, so it runs before authentication.
+    // Counted by the two hooks returned below, which the server places around authentication.
     global: false,
     max: options.max,
     timeWindow: options.windowMs,
@@ -47,11 +64,31 @@ export async function limitRate(scope: FastifyInstance, options: RateLimitOption
     redis,
     nameSpace: `${options.prefix}:rate:`,
     skipOnError: true,
-    errorResponseBuilder: (_request, context) =>
-      new RateLimitedError(`rate limit of ${context.max} requests per ${Math.round(options.windowMs / 1000)} s exceeded; retry in ${Math.ceil(context.ttl / 1000)} s`),
   });
-  scope.addHook("onRequest", scope.rateLimit());
-  return redis;
+  const count = scope.createRateLimit();
+  const enforce = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
+    const limit = await count(request);
+    if (limit.isAllowed) return;
+    void reply.header("x-ratelimit-limit", limit.max).header("x-ratelimit-remaining", limit.remaining).header("x-ratelimit-reset", limit.ttlInSeconds);
+    if (!limit.isExceeded) return;
+    void reply.header("retry-after", limit.ttlInSeconds);
+    throw new RateLimitedError(
+      `rate limit of ${limit.max} requests per ${Math.round(options.windowMs / 1000)} s exceeded; retry in ${limit.ttlInSeconds} s`,
+    );
+  };
+  return {
+    redis,
+    beforeAuthentication: enforce,
+    async afterAuthentication(request, reply) {
+      const hash = credentialHash(request);
+      if (!hash) return;
+      const known = proven.delete(hash);
+      proven.set(hash, true);
+      if (proven.size > PROVEN_CREDENTIALS) proven.delete(proven.keys().next().value!);
+      // The first request of a credential was counted by address; count it for the credential as well.
+      if (!known) await enforce(request, reply);
+    },
+  };
 }
 
 function readyWithin(redis: Redis, timeoutMs: number): Promise<void> {

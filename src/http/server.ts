@@ -5,8 +5,7 @@ import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from "fast
 import type { DataSource } from "typeorm";
 import type { SecretBox } from "../crypto/secret-box.js";
 import type { Metrics } from "../metrics.js";
-import type { Redis } from "ioredis";
-import { limitRate, type RateLimitOptions } from "./rate-limit.js";
+import { limitRate, type RateLimiter, type RateLimitOptions } from "./rate-limit.js";
 import type { Logger } from "../log.js";
 import type { OutboxRelay } from "../queue/outbox-relay.js";
 import type { JobQueue } from "../queue/queue.js";
@@ -35,6 +34,8 @@ export interface ServerDeps {
   box: SecretBox;
   metrics: Metrics;
   rateLimit: RateLimitOptions;
+  /** Which peers' X-Forwarded-For names the client (TRUST_PROXY); default: none, the peer is the client. */
+  trustProxy?: boolean | string[];
   queue: JobQueue;
   relay: OutboxRelay;
   log: Logger;
@@ -57,6 +58,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     loggerInstance: deps.log as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 1024 * 1024,
+    trustProxy: deps.trustProxy ?? false,
     requestTimeout: 30_000,
     return503OnClosing: true,
     // Malformed requests and router errors answer in the API's JSON error shape too.
@@ -108,10 +110,12 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   await app.register(githubAppWebhookRoutes, { deps: ingress, webhookSecret: deps.appWebhookSecret });
   await app.register(webhookReceiveRoutes, { deps: ingress, box: deps.box });
   if (deps.setup) await app.register(setupRoutes, { ...deps.setup, log: deps.log });
-  let rateLimitRedis: Redis | undefined;
+  let limiter: RateLimiter | undefined;
   await app.register(async (api) => {
-    rateLimitRedis = await limitRate(api, deps.rateLimit);
+    limiter = await limitRate(api, deps.rateLimit);
+    api.addHook("onRequest", limiter.beforeAuthentication);
     requirePrincipal(api, { db: deps.db, jwtSecret: deps.jwtSecret });
+    api.addHook("onRequest", limiter.afterAuthentication);
     await api.register(webhookRoutes, { db: deps.db, queue: deps.queue, box: deps.box });
     await api.register(taskRoutes, { db: deps.db, relay: deps.relay });
     await api.register(taskWorkflowRoutes, { db: deps.db, relay: deps.relay });
@@ -124,7 +128,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     await api.register(outboundWebhookRoutes, { db: deps.db, box: deps.box, relay: deps.relay, guard: deps.outboundGuard ?? urlGuard() });
   });
   app.addHook("onClose", async () => {
-    rateLimitRedis?.disconnect();
+    limiter?.redis?.disconnect();
   });
   return app;
 }

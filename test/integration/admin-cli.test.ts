@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import pg from "pg";
@@ -67,6 +67,36 @@ describe("npm run admin", () => {
     expect([missing.status, missing.stderr.trim()]).toEqual([1, "admin: organization nope not found"]);
     const badEnv = admin(["migrate"], { DATABASE_URL: "mysql://x" });
     expect(badEnv.stderr).toContain("DATABASE_URL: must be a postgres");
+  });
+
+  it("reads ENV_FILE as the server does (default ./.env), an empty variable counting as unset", async () => {
+    const envFile = path.join(dataDir, "custom.env");
+    writeFileSync(envFile, `DATABASE_URL=${testDb.url}\nLOG_LEVEL=silent\n`);
+    const fromFile = admin(["bootstrap", "--org", "from-env-file"], { ENV_FILE: envFile, DATABASE_URL: "" });
+    expect([fromFile.status, fromFile.stderr]).toEqual([0, ""]);
+    writeFileSync(path.join(dataDir, ".env"), `DATABASE_URL=${testDb.url}\n`);
+    let fromDotEnv;
+    try {
+      fromDotEnv = admin(["bootstrap", "--org", "from-dot-env"], {});
+    } finally {
+      rmSync(path.join(dataDir, ".env"));
+    }
+    expect([fromDotEnv.status, fromDotEnv.stderr]).toEqual([0, ""]);
+
+    const client = new pg.Client({ connectionString: testDb.url });
+    await client.connect();
+    try {
+      const orgs = await client.query("SELECT id, slug FROM organizations WHERE slug IN ('from-env-file', 'from-dot-env') ORDER BY slug");
+      expect(orgs.rows).toEqual([
+        { id: JSON.parse(fromDotEnv.stdout).org_id, slug: "from-dot-env" },
+        { id: JSON.parse(fromFile.stdout).org_id, slug: "from-env-file" },
+      ]);
+    } finally {
+      await client.end();
+    }
+    // A variable already set wins over the file.
+    const setWins = admin(["migrate"], { ENV_FILE: envFile, DATABASE_URL: "mysql://set-wins" });
+    expect(setWins.stderr).toContain("DATABASE_URL: must be a postgres");
   });
 
   it("works on the embedded database, and refuses it while another process holds it", () => {

@@ -67,6 +67,25 @@ afterAll(async () => {
   if (folder) rmSync(folder, { recursive: true, force: true });
 }, 30_000);
 
+describe("`npm start` with no GitHub App credentials", () => {
+  it("answers the App endpoint 503 with a JSON error, and logs one line saying where to register the App", async () => {
+    const body = "{}";
+    const res = await fetch(`http://127.0.0.1:${port}/api/github/webhooks`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "x-github-event": "issues", "x-github-delivery": "first-run", "x-hub-signature-256": `sha256=${"0".repeat(64)}` },
+      body,
+    });
+    expect(res.status).toBe(503);
+    expect(await res.json()).toEqual({ error: { code: "app_not_configured", message: expect.stringContaining("/setup") } });
+    const telling = serverOutput.split("\n").filter((line) => line.includes("/setup"));
+    expect(telling).toHaveLength(1);
+    expect(JSON.parse(telling[0]!)).toMatchObject({
+      level: 40,
+      msg: `the GitHub App is not configured: register it at http://localhost:${port}/setup or set APP_ID, PRIVATE_KEY and WEBHOOK_SECRET`,
+    });
+  });
+});
+
 describe("npm run demo against `npm start` on the embedded default", () => {
   it("creates a team, an agent and a webhook, sends the guide's issue and PR, and prints the delivery log and the tasks", async () => {
     const { code, stdout, stderr } = await runDemo({ PORT: String(port), DATA_DIR: path.join(folder, ".data") });

@@ -41,7 +41,8 @@ function api(apiKey: string, url: string) {
 describe("POST /api/github/webhooks", () => {
   it("stores a signed issues.opened, answers 202, and the worker makes the guide's task", async () => {
     const payload = issueOpened({ owner: "acme-corp", repo: "web", number: 42, title: "Login broken on Safari", body: "Safari 17 shows a blank page", labels: ["critical", "auth"], installationId: INSTALLATION });
-    const res = await post("issues", payload);
+    const githubDeliveryId = randomUUID();
+    const res = await post("issues", payload, githubDeliveryId);
     expect(res.statusCode).toBe(202);
     const body = res.json();
     expect(body).toEqual({ delivery_id: expect.any(String), status: "received" });
@@ -74,9 +75,13 @@ describe("POST /api/github/webhooks", () => {
     const deliveries = await api(acme.apiKey, `/api/v1/webhooks/${appHook.id}/deliveries`);
     expect(deliveries.statusCode).toBe(200);
     expect(deliveries.json().data[0]).toMatchObject({
-      id: body.delivery_id, webhook_id: appHook.id, event_type: "issues.opened", action: "opened", status: "processed",
-      payload_summary: { action: "opened", issue: { title: "Login broken on Safari" } }, task_id: delivery.task_id, error: null,
+      id: body.delivery_id, webhook_id: appHook.id, github_delivery_id: githubDeliveryId, event_type: "issues.opened", action: "opened",
+      status: "processed", payload_summary: { action: "opened", issue: { title: "Login broken on Safari" } },
+      action_taken: `task_created:${delivery.task_id}`, task_id: delivery.task_id, error: null,
     });
+    const { created_at: createdAt, processed_at: processedAt } = deliveries.json().data[0];
+    expect(new Date(processedAt).getTime()).toBeGreaterThanOrEqual(new Date(createdAt).getTime());
+    expect(new Date(processedAt).toISOString()).toBe(processedAt);
     expect(deliveries.json().data[0]).not.toHaveProperty("payload");
 
     const one = await api(acme.apiKey, `/api/v1/webhooks/${appHook.id}/deliveries/${body.delivery_id}`);
@@ -89,6 +94,32 @@ describe("POST /api/github/webhooks", () => {
     expect(delivery.status).toBe("processed");
     const task = (await api(acme.apiKey, `/api/v1/tasks/${delivery.task_id}`)).json();
     expect(task).toMatchObject({ title: "[GitHub PR] Add rate limiting", priority: "medium", tags: ["github", "pull_request"], source: { kind: "pull_request", number: 99 } });
+  });
+
+  it("makes a critical PR task from the P0 label, with every label as a tag", async () => {
+    const res = await post("pull_request", pullRequestOpened({ owner: "acme-corp", repo: "api", number: 100, title: "Hotfix", installationId: INSTALLATION, labels: ["P0", "ui"] }));
+    const delivery = await settled(res.json().delivery_id);
+    expect(delivery.status).toBe("processed");
+    const task = (await api(acme.apiKey, `/api/v1/tasks/${delivery.task_id}`)).json();
+    expect(task).toMatchObject({ title: "[GitHub PR] Hotfix", priority: "critical", tags: ["github", "pull_request", "P0", "ui"] });
+  });
+
+  it("marks an event that the installation's webhook does not subscribe to ignored, and makes no task", async () => {
+    const appHook = (await api(acme.apiKey, "/api/v1/webhooks")).json().data.find((w: { provider: string }) => w.provider === "github_app");
+    const patch = (events: string[]) => rt.server.inject({ method: "PATCH", url: `/api/v1/webhooks/${appHook.id}`, headers: { "x-api-key": acme.apiKey }, payload: { events } });
+    expect((await patch(["issues.opened"])).statusCode).toBe(200);
+    try {
+      const tasksBefore = await countRows(rt, "tasks");
+      const res = await post("pull_request", pullRequestOpened({ owner: "acme-corp", repo: "api", number: 101, installationId: INSTALLATION }));
+      expect(res.statusCode).toBe(202);
+      const delivery = await settled(res.json().delivery_id);
+      expect(delivery).toMatchObject({ status: "ignored", task_id: null, webhook_id: appHook.id, action_taken: "ignored: event pull_request.opened is not in the webhook's events" });
+      const issue = await settled((await post("issues", issueOpened({ owner: "acme-corp", number: 101, installationId: INSTALLATION }))).json().delivery_id);
+      expect(issue.status).toBe("processed");
+      expect(await countRows(rt, "tasks")).toBe(tasksBefore + 1);
+    } finally {
+      expect((await patch(["issues", "pull_request"])).statusCode).toBe(200);
+    }
   });
 
   it("refuses unsigned and wrongly signed requests with 401 and stores nothing", async () => {

@@ -32,11 +32,63 @@ describe("rate limits on the REST API", () => {
     expect(anonymous).toEqual([401, 401, 401, 401, 401, 429]);
   });
 
+  it("count guessed keys by client address, before checking them, while a proven key keeps its own count", async () => {
+    const guesser = "198.51.100.7";
+    const get = (key: string) => rt.server.inject({ method: "GET", url: "/api/v1/webhooks", headers: { "x-api-key": key }, remoteAddress: guesser });
+    const proven = await createTenant(rt, "proven");
+    expect((await get(proven.apiKey)).statusCode).toBe(200);
+    const guesses = [];
+    for (let i = 0; i < 10; i++) guesses.push((await get(`oc_guess-${i}-${Math.random().toString(36).slice(2)}`)).statusCode);
+    // The proven key's first request was counted by address too: four guesses are left in the window.
+    expect(guesses).toEqual([401, 401, 401, 401, 429, 429, 429, 429, 429, 429]);
+    // A right guess from that address is refused the same way, so it tells the guesser nothing.
+    const unproven = await createTenant(rt, "unproven");
+    const rightGuess = await get(unproven.apiKey);
+    expect(rightGuess.statusCode).toBe(429);
+    expect(Number(rightGuess.headers["retry-after"])).toBeGreaterThan(0);
+    expect(rightGuess.json().error.code).toBe("rate_limited");
+    // Bearer tokens are counted the same way.
+    const bearer = await rt.server.inject({ method: "GET", url: "/api/v1/webhooks", headers: { authorization: "Bearer not.a.token" }, remoteAddress: guesser });
+    expect(bearer.statusCode).toBe(429);
+    expect((await get(proven.apiKey)).statusCode).toBe(200);
+    // Without TRUST_PROXY, X-Forwarded-For is the client's word and does not open a new count.
+    const forwarded = await rt.server.inject({
+      method: "GET", url: "/api/v1/webhooks", headers: { "x-api-key": "oc_guess-forwarded", "x-forwarded-for": "192.0.2.1" }, remoteAddress: guesser,
+    });
+    expect(forwarded.statusCode).toBe(429);
+  });
+
   it("leave the webhook endpoints and health alone", async () => {
     for (let i = 0; i < 8; i++) expect((await rt.server.inject({ method: "GET", url: "/api/v1/health" })).statusCode).toBe(200);
     for (let i = 0; i < 7; i++) {
       expect((await deliverToApp(rt, "issues", issueOpened({ owner: "acme-corp", number: 70 + i, installationId: 1 }))).status).toBe("processed");
     }
+  });
+});
+
+describe("TRUST_PROXY", () => {
+  let proxied: TestRuntime;
+  beforeAll(async () => {
+    proxied = await startTestRuntime({ label: "trust_proxy", env: { RATE_LIMIT_MAX: "2", TRUST_PROXY: "127.0.0.1" } });
+  });
+  afterAll(async () => {
+    await proxied?.stop();
+  });
+
+  it("tells apart the clients that the trusted proxy names in X-Forwarded-For, and believes no one else", async () => {
+    const get = (remoteAddress: string, forwardedFor?: string) => proxied.server.inject({
+      method: "GET", url: "/api/v1/tasks/1", remoteAddress, headers: forwardedFor ? { "x-forwarded-for": forwardedFor } : {},
+    });
+    const statuses = async (remoteAddress: string, forwardedFor?: string) => {
+      const answers = [];
+      for (let i = 0; i < 3; i++) answers.push((await get(remoteAddress, forwardedFor)).statusCode);
+      return answers;
+    };
+    expect(await statuses("127.0.0.1", "203.0.113.1")).toEqual([401, 401, 429]);
+    expect(await statuses("127.0.0.1", "203.0.113.2")).toEqual([401, 401, 429]);
+    // Another peer is not the proxy: its X-Forwarded-For is ignored and the peer itself is counted.
+    expect(await statuses("192.0.2.9", "203.0.113.3")).toEqual([401, 401, 429]);
+    expect((await get("192.0.2.9", "203.0.113.4")).statusCode).toBe(429);
   });
 });
 

@@ -336,4 +336,27 @@ describe("GET /api/v1/teams/:team_id/tasks", () => {
     expect((await call("GET", `/api/v1/teams/${team.id}/tasks`, globex.apiKey)).statusCode).toBe(404);
     expect((await call("GET", `/api/v1/teams/${team.id}/tasks`, undefined)).statusCode).toBe(401);
   });
+
+  it("filters by status", async () => {
+    const team = await ensureTeam(rt.database.dataSource, { orgId: acme.orgId, slug: "statuses" });
+    const made: number[] = [];
+    for (const title of ["waiting", "started", "reviewed", "dropped", "also waiting"]) made.push((await create({ title }, team.id)).id as number);
+    const move = async (id: number, ...statuses: string[]) => {
+      for (const status of statuses) expect((await call("PATCH", `/api/v1/tasks/${id}`, acme.apiKey, { status })).statusCode).toBe(200);
+    };
+    await move(made[1]!, "in_progress");
+    await move(made[2]!, "in_progress", "in_review");
+    await move(made[3]!, "cancelled");
+    const ids = async (status: string) => {
+      const res = await call("GET", `/api/v1/teams/${team.id}/tasks?status=${status}`, acme.apiKey);
+      expect(res.statusCode).toBe(200);
+      return res.json().data.map((t: { id: number; status: string }) => [t.id, t.status]);
+    };
+    expect(await ids("todo")).toEqual([[made[4], "todo"], [made[0], "todo"]]);
+    expect(await ids("in_progress")).toEqual([[made[1], "in_progress"]]);
+    expect(await ids("in_review")).toEqual([[made[2], "in_review"]]);
+    expect(await ids("cancelled")).toEqual([[made[3], "cancelled"]]);
+    expect(await ids("done")).toEqual([]);
+    expect((await call("GET", `/api/v1/teams/${team.id}/tasks?status=finished`, acme.apiKey)).statusCode).toBe(400);
+  });
 });

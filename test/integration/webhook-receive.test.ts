@@ -3,7 +3,7 @@ import { randomUUID } from "node:crypto";
 import { sql } from "../../src/db/sql.js";
 import { SecretBox } from "../../src/crypto/secret-box.js";
 import { sealStoredSecrets } from "../../src/domain/webhooks.js";
-import { countRows, createTenant, startTestRuntime, TEST_ENCRYPTION_KEY, type Tenant, type TestRuntime } from "../helpers/app-runtime.js";
+import { APP_WEBHOOK_SECRET, countRows, createTenant, startTestRuntime, TEST_ENCRYPTION_KEY, type Tenant, type TestRuntime } from "../helpers/app-runtime.js";
 import { issueOpened, signature, signedDelivery } from "../helpers/github-events.js";
 import { waitFor } from "../helpers/wait.js";
 
@@ -23,8 +23,8 @@ async function register(body: Record<string, unknown>) {
   return res;
 }
 
-function receive(webhookId: string, secret: string, event: string, payload: unknown) {
-  const signed = signedDelivery(secret, event, payload);
+function receive(webhookId: string, secret: string, event: string, payload: unknown, deliveryId?: string) {
+  const signed = signedDelivery(secret, event, payload, deliveryId);
   return rt.server.inject({ method: "POST", url: `/api/v1/webhooks/${webhookId}/receive`, headers: signed.headers, payload: signed.payload });
 }
 
@@ -86,6 +86,31 @@ describe("a repository webhook (the guide's Steps 1-3)", () => {
     expect(res.json().status).toBe("ignored");
     const row = await sql(rt.database.dataSource, "SELECT status, action_taken, task_id FROM webhook_deliveries WHERE id = $1", [res.json().delivery_id]);
     expect(row.rows[0]).toEqual({ status: "ignored", action_taken: "ignored: event issues.opened is not in the webhook's events", task_id: null });
+  });
+
+  it("keeps delivery ids apart per receiving endpoint: the same id to the App and to a webhook is two deliveries", async () => {
+    const hook = (await register({ team_id: acme.teamId, name: "shared id", events: ["issues"] })).json();
+    const id = randomUUID();
+    const payload = issueOpened({ number: 1200 });
+    const toApp = () => {
+      const signed = signedDelivery(APP_WEBHOOK_SECRET, "issues", payload, id);
+      return rt.server.inject({ method: "POST", url: "/api/github/webhooks", headers: signed.headers, payload: signed.payload });
+    };
+    const app = await toApp();
+    const own = await receive(hook.id, hook.secret, "issues", payload, id);
+    expect([app.statusCode, own.statusCode]).toEqual([202, 202]);
+    expect(own.json().delivery_id).not.toBe(app.json().delivery_id);
+    const rows = await sql<{ id: string; receiver: string }>(rt.database.dataSource, "SELECT id, receiver FROM webhook_deliveries WHERE github_delivery_id = $1", [id]);
+    expect(rows.rows).toHaveLength(2);
+    expect(new Set(rows.rows.map((r) => r.receiver)).size).toBe(2);
+
+    const again = await receive(hook.id, hook.secret, "issues", payload, id);
+    expect(again.statusCode).toBe(200);
+    expect(again.json()).toMatchObject({ delivery_id: own.json().delivery_id, duplicate: true });
+    const appAgain = await toApp();
+    expect(appAgain.statusCode).toBe(200);
+    expect(appAgain.json()).toMatchObject({ delivery_id: app.json().delivery_id, duplicate: true });
+    expect((await sql(rt.database.dataSource, "SELECT id FROM webhook_deliveries WHERE github_delivery_id = $1", [id])).rows).toHaveLength(2);
   });
 
   it("answers 410 for an inactive webhook and stores nothing", async () => {

@@ -58,6 +58,52 @@ async function webhookRow(id: string) {
   return row;
 }
 
+describe("POST /api/v1/webhooks", () => {
+  it("refuses each kind of bad body with 400 in the JSON error shape and registers nothing", async () => {
+    const good = { team_id: acme.teamId, name: "bad body", events: ["issues"] };
+    const cases: [unknown, string, RegExp?][] = [
+      [{ team_id: acme.teamId, name: "no events" }, "invalid_request", /events/],
+      [{ ...good, events: "issues" }, "invalid_request", /events/],
+      [{ ...good, events: [] }, "invalid_request", /events/],
+      [{ ...good, events: [42] }, "invalid_request", /events/],
+      [{ ...good, events: ["issues.exploded"] }, "invalid_events", /valid events: \*, issues, issues\.opened/],
+      [{ ...good, provider: "gitlab" }, "invalid_request", /provider/],
+      [{ ...good, provider: "github_app" }, "invalid_request", /provider/],
+      [{ ...good, config: "on" }, "invalid_request", /config/],
+      [{ ...good, config: ["auto_assign"] }, "invalid_request", /config/],
+      [{ ...good, config: { auto_assign: "yes" } }, "invalid_request", /config/],
+      [{ ...good, secret: "whsec_mine" }, "invalid_request", /secret/],
+      [{ ...good, active: false }, "invalid_request", /active/],
+      [{ events: ["issues"] }, "invalid_request", /name/],
+      [{ ...good, team_id: "core" }, "invalid_request", /team_id/],
+      [[good], "invalid_request"],
+    ];
+    const before = await sql<{ n: number }>(rt.database.dataSource, "SELECT count(*)::integer AS n FROM webhooks WHERE org_id = $1", [acme.orgId]);
+    for (const [payload, code, message] of cases) {
+      const res = await call("POST", "/api/v1/webhooks", acme.apiKey, payload);
+      expect({ payload, status: res.statusCode, code: res.json().error?.code }).toEqual({ payload, status: 400, code });
+      expect(Object.keys(res.json())).toEqual(["error"]);
+      expect(Object.keys(res.json().error).sort()).toEqual(["code", "message"]);
+      if (message) expect({ payload, message: res.json().error.message }).toEqual({ payload, message: expect.stringMatching(message) });
+    }
+    const notJson = await rt.server.inject({
+      method: "POST", url: "/api/v1/webhooks", headers: { "x-api-key": acme.apiKey, "content-type": "application/json" }, payload: "{name:",
+    });
+    expect([notJson.statusCode, notJson.json()]).toEqual([400, { error: { code: "invalid_json", message: expect.any(String) } }]);
+    const after = await sql<{ n: number }>(rt.database.dataSource, "SELECT count(*)::integer AS n FROM webhooks WHERE org_id = $1", [acme.orgId]);
+    expect(after.rows[0]!.n).toBe(before.rows[0]!.n);
+  });
+
+  it("takes the guide's body, with a provider of custom and without one", async () => {
+    const custom = await call("POST", "/api/v1/webhooks", acme.apiKey, { team_id: acme.teamId, name: "custom", provider: "custom", events: ["*"], config: {} });
+    expect(custom.statusCode).toBe(201);
+    expect(custom.json()).toMatchObject({ provider: "custom", events: ["*"], secret: expect.stringMatching(/^whsec_/) });
+    const bare = await call("POST", "/api/v1/webhooks", acme.apiKey, { name: "bare", events: ["Issues.Opened"] });
+    expect(bare.statusCode).toBe(201);
+    expect(bare.json()).toMatchObject({ provider: "github", team_id: null, events: ["issues.opened"], config: {} });
+  });
+});
+
 describe("PATCH /api/v1/webhooks/:id", () => {
   it("changes name, team, events, active and config, and never returns the secret", async () => {
     const hook = await register();
@@ -465,6 +511,26 @@ describe("GET /api/v1/webhooks pagination", () => {
 });
 
 describe("the OpenAPI document", () => {
+  it("is OpenAPI 3.1, with a docs page at /api/docs", async () => {
+    const doc = await rt.server.inject({ method: "GET", url: "/api/openapi.json" });
+    expect(doc.statusCode).toBe(200);
+    expect(doc.json().openapi).toMatch(/^3\.1/);
+    const page = await rt.server.inject({ method: "GET", url: "/api/docs" });
+    expect(page.statusCode).toBe(200);
+    expect(page.headers["content-type"]).toContain("text/html");
+    expect(page.body).toMatch(/<html/i);
+  });
+
+  it("lists the valid event names and refuses unknown fields in the registration body", async () => {
+    const doc = (await rt.server.inject({ method: "GET", url: "/api/openapi.json" })).json();
+    const body = doc.paths["/api/v1/webhooks"].post.requestBody.content["application/json"].schema;
+    expect(body.additionalProperties).toBe(false);
+    expect(body.properties.events.items.enum).toEqual(expect.arrayContaining(["*", "issues", "issues.opened", "pull_request.merged", "push"]));
+    expect(body.properties.provider.enum).toEqual(["github", "custom"]);
+    const patch = doc.paths["/api/v1/webhooks/{id}"].patch.requestBody.content["application/json"].schema;
+    expect(patch.properties.events.items.enum).toEqual(body.properties.events.items.enum);
+  });
+
   it("describes the webhook management routes", async () => {
     const doc = (await rt.server.inject({ method: "GET", url: "/api/openapi.json" })).json();
     expect(doc.paths["/api/v1/webhooks/{id}"].patch).toMatchObject({ tags: ["webhooks"], summary: expect.any(String) });

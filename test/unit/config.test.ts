@@ -1,5 +1,7 @@
 import { describe, expect, it } from "@jest/globals";
-import { ConfigError, loadConfig, requireServerSecrets } from "../../src/config.js";
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { ConfigError, loadClientConfig, loadConfig, loadEnvFile, requireServerSecrets } from "../../src/config.js";
 import { testPrivateKey } from "../helpers/private-key.js";
 
 describe("loadConfig", () => {
@@ -28,6 +30,10 @@ describe("loadConfig", () => {
     [{ APP_ID: "1", PRIVATE_KEY_PATH: "/nonexistent/key.pem", WEBHOOK_SECRET: "s" }, /^PRIVATE_KEY_PATH: cannot read/],
     [{ ROLE: "worker" }, /^DATABASE_URL: required when ROLE=worker/],
     [{ JWT_SECRET: "short" }, /^JWT_SECRET: /],
+    [{ TRUST_PROXY: "1" }, /^TRUST_PROXY: a hop count is not supported/],
+    [{ TRUST_PROXY: "proxy.internal" }, /^TRUST_PROXY: "proxy.internal" is not an IP address or CIDR/],
+    [{ TRUST_PROXY: "127.0.0.1,10.0.0.0/33" }, /^TRUST_PROXY: "10.0.0.0\/33" is not/],
+    [{ TRUST_PROXY: "10.0.0.0/8/1" }, /^TRUST_PROXY: /],
   ])("%j stops start-up naming the variable", (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);
@@ -51,5 +57,56 @@ describe("loadConfig", () => {
     expect(() => requireServerSecrets(loadConfig({ DATABASE_URL: url, JWT_SECRET: "j".repeat(32) }))).toThrow(/^ENCRYPTION_KEY: required/);
     expect(() => loadConfig({ ENCRYPTION_KEY: "too-short" })).toThrow(/^ENCRYPTION_KEY: must be 32 bytes/);
     expect(() => requireServerSecrets(loadConfig({ DATABASE_URL: url, JWT_SECRET: "j".repeat(32), ENCRYPTION_KEY: "ab".repeat(32) }))).not.toThrow();
+  });
+});
+
+describe("TRUST_PROXY", () => {
+  it.each([
+    [undefined, false],
+    ["", false],
+    ["false", false],
+    ["true", true],
+    ["TRUE", true],
+    ["127.0.0.1", ["127.0.0.1"]],
+    [" 127.0.0.1 , 10.0.0.0/8,::1, fd00::/8 ,loopback", ["127.0.0.1", "10.0.0.0/8", "::1", "fd00::/8", "loopback"]],
+  ])("%j is Fastify's trustProxy %j", (value, expected) => {
+    expect(loadConfig(value === undefined ? {} : { TRUST_PROXY: value }).trustProxy).toEqual(expected);
+  });
+});
+
+describe("the documented variables", () => {
+  const ROOT = path.resolve(import.meta.dirname, "../..");
+
+  /** Every variable name the configuration loaders look up. */
+  function variablesRead(): string[] {
+    const read = new Set<string>();
+    const recording = () => new Proxy({} as Record<string, string | undefined>, {
+      get: (_target, key) => {
+        if (typeof key === "string") read.add(key);
+        return undefined;
+      },
+    });
+    loadConfig(recording());
+    loadClientConfig(recording());
+    loadEnvFile(recording());
+    return [...read].sort();
+  }
+
+  it("are read by the loaders, among them the new and the demo's", () => {
+    expect(variablesRead()).toEqual(expect.arrayContaining(["TRUST_PROXY", "ENTOURAGE_API_KEY", "ENV_FILE", "RATE_LIMIT_MAX"]));
+  });
+
+  it("each appear in .env.example", () => {
+    const example = readFileSync(path.join(ROOT, ".env.example"), "utf8");
+    const listed = new Set([...example.matchAll(/^#? ?([A-Z][A-Z0-9_]+)=/gm)].map((m) => m[1]));
+    expect(variablesRead().filter((name) => !listed.has(name))).toEqual([]);
+  });
+
+  it("each have a row in the README's Configuration table", () => {
+    const readme = readFileSync(path.join(ROOT, "README.md"), "utf8");
+    const section = readme.slice(readme.indexOf("## Configuration"), readme.indexOf("\n## ", readme.indexOf("## Configuration")));
+    const rows = section.split("\n").filter((line) => line.startsWith("| `"));
+    const named = new Set(rows.flatMap((row) => [...row.split("|")[1]!.matchAll(/`([A-Z][A-Z0-9_]+)`/g)].map((m) => m[1])));
+    expect(variablesRead().filter((name) => !named.has(name))).toEqual([]);
   });
 });

@@ -6,6 +6,7 @@ import { z } from "zod";
 import { DELIVERY_STATUSES } from "../../db/entities/delivery.js";
 import { TASK_PRIORITIES } from "../../db/entities/task.js";
 import { getDelivery, listDeliveries, reopenDelivery } from "../../domain/deliveries.js";
+import { validEventNames } from "../../domain/event-types.js";
 import {
   createWebhook, deleteWebhook, getWebhook, listWebhooks, MAX_SECRET_GRACE_SECONDS, regenerateWebhookSecret, updateWebhook,
   WEBHOOK_PROVIDERS, webhookView,
@@ -18,7 +19,12 @@ import { idParams, pageQuery } from "../schemas.js";
 const TAGS = ["webhooks"];
 
 const name = z.string().trim().min(1).max(200).refine((v) => !v.includes("\u0000"), "must not contain NUL characters");
-const events = z.array(z.string().min(1).max(100)).min(1).max(200);
+// Checked by normalizeEvents (case-insensitive, with an error that lists them); the enum shows the names in the OpenAPI document.
+const eventName = z.string().min(1).max(100).meta({
+  description: "an event, `event.action` for one action of it, or `*` for every event; case-insensitive",
+  enum: validEventNames(),
+});
+const events = z.array(eventName).min(1).max(200);
 const config = z
   .object({
     auto_assign: z.boolean().optional(),
@@ -28,7 +34,7 @@ const config = z
   // Postgres jsonb cannot hold NUL characters in strings.
   .refine((v) => !JSON.stringify(v).includes("\\u0000"), "must not contain NUL characters");
 
-const createBody = z.object({
+const createBody = z.strictObject({
   org_id: z.uuid().optional(),
   team_id: z.uuid().nullable().optional(),
   name,
