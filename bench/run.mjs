@@ -148,47 +148,12 @@ async function main(settings, results) {
     return sendDeliveries({ port, makeDelivery: deliveryMaker({ template, secret, tag, numbers }), connections: settings.connections, ...options });
   };
 
-  if (settings.phases.has("ingest")) {
-    // The web process alone, on a database of this phase's own: no worker runs, so its backlog is never processed.
-    const { database, prefix, db } = await scratchServices(settings, `${runId}_ingest`);
-    const web = await startApp("web-ingest", "web", { ...appEnv, DATABASE_URL: database.url, QUEUE_PREFIX: prefix });
-    const baselinePort = await freePort();
-    const baseline = children.start("baseline", BASELINE_SCRIPT, {
-      cwd: path.dirname(BASELINE_SCRIPT),
-      port: baselinePort,
-      env: { PORT: String(baselinePort), APP_ID: appEnv.APP_ID, PRIVATE_KEY: appEnv.PRIVATE_KEY, WEBHOOK_SECRET: secret },
-    });
-    await waitUntil("the baseline receiver", READY_TIMEOUT_MS, answers(baselinePort, "/health"));
-    results.ingest = [];
-    for (const size of settings.sizes) {
-      const row = { size: size.name, payload_bytes: templates.get(size.name).bytes };
-      for (const [key, port] of [["baseline", baselinePort], ["app", web.port]]) {
-        say(`ingest ${size.name} → ${key}: ${settings.warmupS} s warm-up, ${settings.durationS} s at ${settings.connections} connections`);
-        if (settings.warmupS > 0) await send(port, size, "warmup", { durationS: settings.warmupS });
-        children.check();
-        row[key] = await send(port, size, `ingest-${size.name}`, { durationS: settings.durationS });
-        children.check();
-      }
-      row.app.stored = (await db.phase(`ingest-${size.name}`)).deliveries;
-      row.ratio = round(row.app.requests_per_s / row.baseline.requests_per_s, 2);
-      results.ingest.push(row);
-    }
-    // The time to 202 at the fixed rate with no worker beside the web process: what ingest alone costs.
-    results.rate_web_alone = [];
-    for (const size of settings.phases.has("rate") ? settings.rateSizes : []) {
-      say(`fixed rate ${settings.rate} req/s, ${size.name}, web process alone: ${settings.rateDurationS} s`);
-      const load = await send(web.port, size, `rate-alone-${size.name}`, { durationS: settings.rateDurationS, overallRate: settings.rate });
-      results.rate_web_alone.push({ size: size.name, workers: 0, target_rate: settings.rate, ...load });
-    }
-    await children.stop(baseline);
-    await children.stop(web);
-  }
-
-  // The other phases: web and workers on the main database, whose organization gets the tasks.
+  // Web and workers on the main database, whose organization gets the tasks: what a user runs.
   const { database, prefix, db } = await scratchServices(settings, runId);
   const env = { ...appEnv, DATABASE_URL: database.url, QUEUE_PREFIX: prefix };
   await promisify(execFile)(process.execPath, [path.join(dist, "cli", "admin.js"), "bootstrap", "--org", "bench", "--github-login", PAYLOAD_OWNER],
     { cwd: workDir, env: { ...process.env, ...env }, timeout: READY_TIMEOUT_MS });
+  await db.clockTaskCommits();
   const queue = deliveryQueue(settings.redisUrl, prefix);
   undo.push(() => queue.close());
   const webPort = (await startApp("web", "web", env)).port;
@@ -214,6 +179,60 @@ async function main(settings, results) {
     }
   }
 
+  if (settings.phases.has("ingest")) {
+    await setWorkers(settings.workers);
+    const baselinePort = await freePort();
+    const baseline = children.start("baseline", BASELINE_SCRIPT, {
+      cwd: path.dirname(BASELINE_SCRIPT),
+      port: baselinePort,
+      env: { PORT: String(baselinePort), APP_ID: appEnv.APP_ID, PRIVATE_KEY: appEnv.PRIVATE_KEY, WEBHOOK_SECRET: secret },
+    });
+    await waitUntil("the baseline receiver", READY_TIMEOUT_MS, answers(baselinePort, "/health"));
+    // The extra row: the web process alone (verify, store, queue) on a database of its own that no worker processes.
+    const alone = await scratchServices(settings, `${runId}_alone`);
+    const webAlone = await startApp("web-alone", "web", { ...appEnv, DATABASE_URL: alone.database.url, QUEUE_PREFIX: alone.prefix });
+    // No task is made there, but the phase query reads the clock's table.
+    await alone.db.clockTaskCommits();
+
+    /** A warm-up, then the measured run; `settle` runs between the two. */
+    const measure = async (label, port, size, tag, settle) => {
+      say(`ingest ${size.name} → ${label}: ${settings.warmupS} s warm-up, ${settings.durationS} s at ${settings.connections} connections`);
+      if (settings.warmupS > 0) {
+        await send(port, size, "warmup", { durationS: settings.warmupS });
+        await settle?.();
+      }
+      children.check();
+      const load = await send(port, size, tag, { durationS: settings.durationS });
+      children.check();
+      return load;
+    };
+    results.ingest = [];
+    for (const size of settings.sizes) {
+      const tag = `ingest-${size.name}`;
+      const row = { size: size.name, payload_bytes: templates.get(size.name).bytes, workers: settings.workers };
+      row.baseline = await measure("plain Probot", baselinePort, size, tag);
+      // The warm-up's backlog is processed first, so that the measured deliveries do not queue behind it.
+      row.app = await measure(`app, web + ${settings.workers} workers`, webPort, size, tag, () => drain("warmup"));
+      say(`ingest ${size.name}: waiting for the workers to process the backlog`);
+      await drain(tag);
+      row.app.stored = await db.phase(tag);
+      row.ratio = round(row.app.requests_per_s / row.baseline.requests_per_s, 2);
+      row.web_alone = await measure("web process alone", webAlone.port, size, tag);
+      row.web_alone.stored = (await alone.db.phase(tag)).deliveries;
+      row.web_alone_ratio = round(row.web_alone.requests_per_s / row.baseline.requests_per_s, 2);
+      results.ingest.push(row);
+    }
+    // The time to 202 at the fixed rate with no worker beside the web process: what ingest alone costs.
+    results.rate_web_alone = [];
+    for (const size of settings.phases.has("rate") ? settings.rateSizes : []) {
+      say(`fixed rate ${settings.rate} req/s, ${size.name}, web process alone: ${settings.rateDurationS} s`);
+      const load = await send(webAlone.port, size, `rate-alone-${size.name}`, { durationS: settings.rateDurationS, overallRate: settings.rate });
+      results.rate_web_alone.push({ size: size.name, workers: 0, target_rate: settings.rate, ...load });
+    }
+    await children.stop(baseline);
+    await children.stop(webAlone);
+  }
+
   const { processingSize } = settings;
   if (settings.phases.has("bulk")) {
     await setWorkers(settings.workers);
@@ -232,8 +251,8 @@ async function main(settings, results) {
     results.rate = [];
     for (const size of settings.rateSizes) {
       say(`fixed rate ${settings.rate} req/s, ${size.name}, ${settings.rateWorkers} worker process(es): ${settings.rateDurationS} s`);
-      // After the bulk run the processes are warm already.
-      if (!results.bulk && settings.warmupS > 0) {
+      // After the ingest or bulk run the processes are warm already.
+      if (!results.ingest && !results.bulk && settings.warmupS > 0) {
         await send(webPort, size, "warmup", { durationS: settings.warmupS, overallRate: settings.rate });
         await drain("warmup");
       }

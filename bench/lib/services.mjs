@@ -88,11 +88,31 @@ const PERCENTILES_MS = (expr) => `
   percentile_cont(0.99) WITHIN GROUP (ORDER BY ${expr}) AS p99,
   max(${expr}) AS max`;
 
+/**
+ * When each task row became visible: a constraint trigger deferred to commit notes clock_timestamp() in a
+ * table of the bench's own, because `tasks.created_at` is now(), the start of the worker's transaction.
+ */
+const TASK_COMMIT_CLOCK = `
+  CREATE SCHEMA bench;
+  CREATE TABLE bench.task_commits (task_id integer PRIMARY KEY, committed_at timestamptz NOT NULL);
+  CREATE FUNCTION bench.note_task_commit() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+      INSERT INTO bench.task_commits VALUES (NEW.id, clock_timestamp());
+      RETURN NULL;
+    END $$;
+  CREATE CONSTRAINT TRIGGER bench_task_commit AFTER INSERT ON tasks DEFERRABLE INITIALLY DEFERRED
+    FOR EACH ROW EXECUTE FUNCTION bench.note_task_commit();`;
+
 /** Queries over the bench's database; a phase's rows are the deliveries whose id starts with its tag. */
 export function appDatabase(url) {
   const pool = new pg.Pool({ connectionString: url, max: 2 });
   const one = async (text, params) => (await pool.query(text, params)).rows[0];
   return {
+    /** Once the app's migrations have made `tasks`, before any delivery arrives. */
+    async clockTaskCommits() {
+      await pool.query(TASK_COMMIT_CLOCK);
+    },
+
     /** A phase's deliveries still waiting for a worker (the partial index on `received` rows keeps this cheap). */
     async waitingIn(tag) {
       const row = await one("SELECT count(*) AS n FROM webhook_deliveries WHERE status = 'received' AND github_delivery_id LIKE $1", [`${tag}-%`]);
@@ -108,7 +128,7 @@ export function appDatabase(url) {
       return row?.error;
     },
 
-    /** What became of a phase's deliveries, and the time from receipt to task row (ms). */
+    /** What became of a phase's deliveries, and the time from the delivery's insert to its task's commit (ms). */
     async phase(tag) {
       const row = await one(
         `SELECT count(*) AS deliveries,
@@ -119,8 +139,8 @@ export function appDatabase(url) {
                 count(t.id) AS tasks,
                 count(*) FILTER (WHERE d.attempts > 1) AS retried,
                 min(d.created_at) AS first_received, max(d.processed_at) AS last_processed,
-                ${PERCENTILES_MS("extract(epoch FROM t.created_at - d.created_at) * 1000")}
-           FROM webhook_deliveries d LEFT JOIN tasks t ON t.id = d.task_id
+                ${PERCENTILES_MS("extract(epoch FROM c.committed_at - d.created_at) * 1000")}
+           FROM webhook_deliveries d LEFT JOIN tasks t ON t.id = d.task_id LEFT JOIN bench.task_commits c ON c.task_id = t.id
           WHERE d.github_delivery_id LIKE $1`,
         [`${tag}-%`],
       );
