@@ -26,35 +26,68 @@ export interface RecordedDelivery {
   duplicate: boolean;
 }
 
-/** Stores a delivery once per receiver and GitHub delivery id. */
-export async function recordDelivery(db: Queryable, input: NewDelivery): Promise<RecordedDelivery> {
-  const type = eventType(input.event, input.payload);
+const DELIVERY_COLUMNS = 12;
+
+function deliveryRow(input: NewDelivery): unknown[] {
   const installation = input.payload.installation as { id?: unknown } | undefined;
   const status = input.status ?? "received";
-  const inserted = await sql<{ id: string }>(
+  return [
+    input.receiver, input.webhookId, input.orgId, input.githubDeliveryId, eventType(input.event, input.payload),
+    typeof input.payload.action === "string" ? input.payload.action : null,
+    typeof installation?.id === "number" ? installation.id : null,
+    JSON.stringify(deliverySummary(input.payload)), JSON.stringify(input.payload), status,
+    input.actionTaken ?? null, status === "received" ? null : new Date(),
+  ];
+}
+
+const key = (receiver: string, githubDeliveryId: string) => `${receiver}\n${githubDeliveryId}`;
+
+/**
+ * Stores deliveries once per receiver and GitHub delivery id, in one statement (one commit for all).
+ * The same delivery twice in `inputs` is stored by its first; the others, and deliveries stored before, come back `duplicate`.
+ */
+export async function recordDeliveries(db: Queryable, inputs: readonly NewDelivery[]): Promise<RecordedDelivery[]> {
+  if (inputs.length === 0) return [];
+  const values = inputs.map((_, row) =>
+    `(${Array.from({ length: DELIVERY_COLUMNS }, (__, column) => `$${row * DELIVERY_COLUMNS + column + 1}`).join(", ")})`);
+  const inserted = await sql<{ id: string; receiver: string; github_delivery_id: string }>(
     db,
     `INSERT INTO webhook_deliveries
        (receiver, webhook_id, org_id, github_delivery_id, event_type, action, github_installation_id,
         payload_summary, payload, status, action_taken, processed_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+     VALUES ${values.join(", ")}
      ON CONFLICT (receiver, github_delivery_id) DO NOTHING
-     RETURNING id`,
-    [
-      input.receiver, input.webhookId, input.orgId, input.githubDeliveryId, type,
-      typeof input.payload.action === "string" ? input.payload.action : null,
-      typeof installation?.id === "number" ? installation.id : null,
-      JSON.stringify(deliverySummary(input.payload)), JSON.stringify(input.payload), status,
-      input.actionTaken ?? null, status === "received" ? null : new Date(),
-    ],
+     RETURNING id, receiver, github_delivery_id`,
+    inputs.flatMap(deliveryRow),
   );
-  if (inserted.rows[0]) return { id: inserted.rows[0].id, status, duplicate: false };
-  const existing = await sql<{ id: string; status: DeliveryStatus }>(
+  const fresh = new Map(inserted.rows.map((row) => [key(row.receiver, row.github_delivery_id), row.id]));
+  const results: (RecordedDelivery | undefined)[] = inputs.map((input) => {
+    const k = key(input.receiver, input.githubDeliveryId);
+    const id = fresh.get(k);
+    if (id === undefined) return undefined;
+    fresh.delete(k);
+    return { id, status: input.status ?? "received", duplicate: false };
+  });
+  const seen = inputs.filter((_, i) => results[i] === undefined);
+  if (seen.length === 0) return results as RecordedDelivery[];
+  const existing = await sql<{ id: string; status: DeliveryStatus; receiver: string; github_delivery_id: string }>(
     db,
-    "SELECT id, status FROM webhook_deliveries WHERE receiver = $1 AND github_delivery_id = $2",
-    [input.receiver, input.githubDeliveryId],
+    `SELECT d.id, d.status, d.receiver, d.github_delivery_id
+       FROM webhook_deliveries d JOIN unnest($1::text[], $2::text[]) AS k(receiver, github_delivery_id)
+         ON d.receiver = k.receiver AND d.github_delivery_id = k.github_delivery_id`,
+    [seen.map((input) => input.receiver), seen.map((input) => input.githubDeliveryId)],
   );
-  const row = existing.rows[0]!;
-  return { id: row.id, status: row.status, duplicate: true };
+  const stored = new Map(existing.rows.map((row) => [key(row.receiver, row.github_delivery_id), row]));
+  return inputs.map((input, i) => {
+    if (results[i]) return results[i];
+    const row = stored.get(key(input.receiver, input.githubDeliveryId))!;
+    return { id: row.id, status: row.status, duplicate: true };
+  });
+}
+
+/** Stores a delivery once per receiver and GitHub delivery id. */
+export async function recordDelivery(db: Queryable, input: NewDelivery): Promise<RecordedDelivery> {
+  return (await recordDeliveries(db, [input]))[0]!;
 }
 
 export async function loadDelivery(db: Queryable, id: string): Promise<Delivery | undefined> {
@@ -84,6 +117,13 @@ export async function finishDelivery(db: Queryable, id: string, outcome: Deliver
       outcome.webhookId ?? null, outcome.orgId ?? null],
   );
   return result.rowCount > 0;
+}
+
+/** What a finished delivery's metrics need, without its payload. */
+export async function deliveryTiming(db: Queryable, id: string): Promise<Pick<Delivery, "event_type" | "status" | "created_at" | "processed_at"> | undefined> {
+  const result = await sql<Pick<Delivery, "event_type" | "status" | "created_at" | "processed_at">>(
+    db, "SELECT event_type, status, created_at, processed_at FROM webhook_deliveries WHERE id = $1", [id]);
+  return result.rows[0];
 }
 
 export async function countAttempt(db: Queryable, id: string): Promise<void> {

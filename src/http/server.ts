@@ -5,6 +5,7 @@ import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from "fast
 import type { DataSource } from "typeorm";
 import type { SecretBox } from "../crypto/secret-box.js";
 import type { Metrics } from "../metrics.js";
+import { DeliveryBatcher } from "../ingress/delivery-batcher.js";
 import { limitRate, type RateLimiter, type RateLimitOptions } from "./rate-limit.js";
 import type { Logger } from "../log.js";
 import type { OutboxRelay } from "../queue/outbox-relay.js";
@@ -106,7 +107,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
 
   await app.register(healthRoutes, { db: deps.db, queue: deps.queue });
 
-  const ingress = { db: deps.db, queue: deps.queue, log: deps.log, metrics: deps.metrics };
+  const ingress = { db: deps.db, deliveries: new DeliveryBatcher(deps.db, deps.queue, deps.log), metrics: deps.metrics };
   await app.register(githubAppWebhookRoutes, { deps: ingress, webhookSecret: deps.appWebhookSecret });
   await app.register(webhookReceiveRoutes, { deps: ingress, box: deps.box });
   if (deps.setup) await app.register(setupRoutes, { ...deps.setup, log: deps.log });

@@ -1,18 +1,16 @@
 import type { DataSource } from "typeorm";
 import type { Webhook } from "../db/entities/webhook.js";
-import { recordDelivery, type RecordedDelivery } from "../domain/deliveries.js";
+import type { RecordedDelivery } from "../domain/deliveries.js";
 import { DomainError, UnauthorizedError, ValidationError } from "../domain/errors.js";
 import { eventType, subscribes } from "../domain/event-types.js";
-import type { Logger } from "../log.js";
 import type { Metrics } from "../metrics.js";
-import { deliveryJobId } from "../queue/jobs.js";
-import type { JobQueue } from "../queue/queue.js";
+import type { DeliveryBatcher } from "./delivery-batcher.js";
 import { signatureMatches } from "./verify-signature.js";
 
 export interface IngressDeps {
   db: DataSource;
-  queue: JobQueue;
-  log: Logger;
+  /** Stores and queues deliveries, several requests' in one commit under load. */
+  deliveries: DeliveryBatcher;
   metrics: Metrics;
 }
 
@@ -82,7 +80,7 @@ export async function ingest(deps: IngressDeps, receiver: Receiver, request: Inc
   const webhook = receiver.webhook;
   const type = eventType(event, payload);
   const filteredOut = webhook !== undefined && !subscribes(webhook.events, type);
-  const delivery = await recordDelivery(deps.db, {
+  const delivery = await deps.deliveries.record({
     receiver: receiver.name,
     webhookId: webhook?.id ?? null,
     orgId: webhook?.org_id ?? null,
@@ -94,13 +92,6 @@ export async function ingest(deps: IngressDeps, receiver: Receiver, request: Inc
   });
   deps.metrics.deliveriesReceived.inc({ event: type, result: delivery.duplicate ? "duplicate" : delivery.status });
   if (delivery.duplicate) return { httpStatus: 200, delivery };
-  if (delivery.status === "received") {
-    try {
-      await deps.queue.add("process-delivery", { deliveryId: delivery.id }, { jobId: deliveryJobId(delivery.id) });
-    } catch (error) {
-      deps.log.warn({ delivery_id: delivery.id, err: (error as Error).message }, "delivery stored but not queued; the sweeper queues it later");
-    }
-  }
   return { httpStatus: 202, delivery };
 }
 

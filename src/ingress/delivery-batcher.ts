@@ -1,0 +1,83 @@
+import type { DataSource } from "typeorm";
+import { recordDeliveries, type NewDelivery, type RecordedDelivery } from "../domain/deliveries.js";
+import type { Logger } from "../log.js";
+import { deliveryJobId } from "../queue/jobs.js";
+import type { JobQueue } from "../queue/queue.js";
+
+export interface DeliveryBatcherOptions {
+  /** Deliveries stored by one statement at most. */
+  maxRows?: number;
+  /** Statements being written at once; deliveries arriving meanwhile wait and form the next batch. */
+  maxInFlight?: number;
+}
+
+interface Waiting {
+  input: NewDelivery;
+  resolve(delivery: RecordedDelivery): void;
+  reject(error: unknown): void;
+}
+
+/**
+ * Stores the deliveries that arrive together with one INSERT and one commit, then queues the new ones with
+ * one addBulk; each caller is answered once its delivery is committed. A delivery arriving while nothing is
+ * being written is written at once, so a batch only forms under load and costs a lone delivery no wait.
+ */
+export class DeliveryBatcher {
+  private readonly waiting: Waiting[] = [];
+  private inFlight = 0;
+  private readonly maxRows: number;
+  private readonly maxInFlight: number;
+
+  constructor(
+    private readonly db: DataSource,
+    private readonly queue: JobQueue,
+    private readonly log: Logger,
+    options: DeliveryBatcherOptions = {},
+  ) {
+    this.maxRows = options.maxRows ?? 64;
+    this.maxInFlight = options.maxInFlight ?? 2;
+  }
+
+  /** Stores the delivery (once per receiver and delivery id) and, when it is new and `received`, queues it. */
+  record(input: NewDelivery): Promise<RecordedDelivery> {
+    return new Promise((resolve, reject) => {
+      this.waiting.push({ input, resolve, reject });
+      this.pump();
+    });
+  }
+
+  private pump(): void {
+    while (this.inFlight < this.maxInFlight && this.waiting.length > 0) {
+      const batch = this.waiting.splice(0, this.maxRows);
+      this.inFlight += 1;
+      void this.write(batch).finally(() => {
+        this.inFlight -= 1;
+        this.pump();
+      });
+    }
+  }
+
+  private async write(batch: Waiting[]): Promise<void> {
+    let stored: RecordedDelivery[];
+    try {
+      stored = await recordDeliveries(this.db, batch.map((w) => w.input));
+    } catch (error) {
+      if (batch.length === 1) {
+        batch[0]!.reject(error);
+        return;
+      }
+      // One delivery the database refuses must not fail the others: each is written on its own.
+      await Promise.all(batch.map((w) => this.write([w])));
+      return;
+    }
+    const queued = stored.filter((d) => !d.duplicate && d.status === "received");
+    if (queued.length > 0) {
+      try {
+        await this.queue.addBulk("process-delivery", queued.map((d) => ({ payload: { deliveryId: d.id }, options: { jobId: deliveryJobId(d.id) } })));
+      } catch (error) {
+        this.log.warn({ deliveries: queued.length, err: (error as Error).message }, "deliveries stored but not queued; the sweeper queues them later");
+      }
+    }
+    batch.forEach((w, i) => w.resolve(stored[i]!));
+  }
+}

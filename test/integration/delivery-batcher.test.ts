@@ -1,0 +1,72 @@
+import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
+import { randomUUID } from "node:crypto";
+import { openDatabase, type Database } from "../../src/db/data-source.js";
+import { APP_RECEIVER } from "../../src/db/entities/delivery.js";
+import { sql } from "../../src/db/sql.js";
+import type { NewDelivery } from "../../src/domain/deliveries.js";
+import { DeliveryBatcher } from "../../src/ingress/delivery-batcher.js";
+import { createLogger } from "../../src/log.js";
+import { BullmqQueue } from "../../src/queue/bullmq-queue.js";
+import { DEFAULT_RETRY } from "../../src/queue/jobs.js";
+import { issueOpened } from "../helpers/github-events.js";
+import { createRedisPrefix, createTestDatabase, TEST_REDIS_URL, type TestDatabase } from "../helpers/services.js";
+
+const log = createLogger("silent");
+const redis = createRedisPrefix("delivery_batcher");
+let testDb: TestDatabase;
+let database: Database;
+let queue: BullmqQueue;
+
+beforeAll(async () => {
+  testDb = await createTestDatabase("delivery_batcher");
+  database = await openDatabase({ databaseUrl: testDb.url, dataDir: "/nonexistent" });
+  queue = new BullmqQueue({ redisUrl: TEST_REDIS_URL, prefix: redis.prefix, settings: { defaultRetry: DEFAULT_RETRY, retry: {} }, log });
+});
+afterAll(async () => {
+  await queue?.close(1000);
+  await database?.close();
+  await testDb?.drop();
+  await redis.clean();
+});
+
+function delivery(githubDeliveryId: string, number: number, receiver = APP_RECEIVER): NewDelivery {
+  return { receiver, webhookId: null, orgId: null, githubDeliveryId, event: "issues", payload: issueOpened({ owner: "acme-corp", number, installationId: 5 }) };
+}
+
+describe("deliveries stored together", () => {
+  it("store each delivery id once per receiver, whatever arrives in the same batch, and queue each new one once", async () => {
+    const batcher = new DeliveryBatcher(database.dataSource, queue, log, { maxRows: 16, maxInFlight: 2 });
+    const ids = Array.from({ length: 120 }, () => randomUUID());
+    // Every id once, 40 of them a second time at the same moment, and 10 of them to a second receiver as well.
+    const other = randomUUID();
+    const inputs = [
+      ...ids.map((id, i) => delivery(id, i + 1)),
+      ...ids.slice(0, 40).map((id, i) => delivery(id, i + 1)),
+      ...ids.slice(0, 10).map((id, i) => delivery(id, i + 1, other)),
+    ].sort(() => Math.random() - 0.5);
+    const answers = await Promise.all(inputs.map((input) => batcher.record(input)));
+
+    const rows = (await sql<{ id: string; receiver: string; github_delivery_id: string }>(database.dataSource,
+      "SELECT id, receiver, github_delivery_id FROM webhook_deliveries")).rows;
+    expect(rows).toHaveLength(130);
+    const rowId = new Map(rows.map((r) => [`${r.receiver} ${r.github_delivery_id}`, r.id]));
+    inputs.forEach((input, i) => expect(answers[i]!.id).toBe(rowId.get(`${input.receiver} ${input.githubDeliveryId}`)));
+    expect(answers.filter((a) => !a.duplicate)).toHaveLength(130);
+    expect(answers.filter((a) => a.duplicate)).toHaveLength(40);
+    expect(new Set(answers.filter((a) => !a.duplicate).map((a) => a.id)).size).toBe(130);
+    expect((await queue.counts())["process-delivery"].waiting).toBe(130);
+  });
+
+  it("answer a delivery the database refuses with its own error, and store the others of its batch", async () => {
+    const batcher = new DeliveryBatcher(database.dataSource, queue, log, { maxRows: 64, maxInFlight: 1 });
+    const good = Array.from({ length: 9 }, (_, i) => delivery(randomUUID(), 500 + i));
+    // PostgreSQL's jsonb takes no \u0000: this one delivery cannot be stored.
+    const bad = delivery(randomUUID(), 600);
+    (bad.payload.issue as { body: string }).body = "nul \u0000 byte";
+    const settled = await Promise.allSettled([...good.slice(0, 4), bad, ...good.slice(4)].map((input) => batcher.record(input)));
+    expect(settled.map((s) => s.status)).toEqual([...Array(4).fill("fulfilled"), "rejected", ...Array(5).fill("fulfilled")]);
+    const stored = (await sql<{ github_delivery_id: string }>(database.dataSource,
+      "SELECT github_delivery_id FROM webhook_deliveries WHERE github_delivery_id = ANY($1)", [[...good, bad].map((d) => d.githubDeliveryId)])).rows;
+    expect(stored.map((r) => r.github_delivery_id).sort()).toEqual(good.map((d) => d.githubDeliveryId).sort());
+  });
+});
