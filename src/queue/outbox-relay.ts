@@ -46,6 +46,9 @@ export class OutboxRelay {
   private async drain(): Promise<void> {
     do {
       this.again = false;
+      // Most jobs schedule nothing: one indexed look instead of a transaction.
+      const pending = await sql<{ pending: boolean }>(this.db, "SELECT EXISTS (SELECT 1 FROM job_outbox WHERE enqueued_at IS NULL) AS pending");
+      if (!pending.rows[0]?.pending) continue;
       while ((await this.relayBatch()) === BATCH);
     } while (this.again);
   }

@@ -1,6 +1,6 @@
 import type { Probot } from "probot";
 import type { DataSource } from "typeorm";
-import { countAttempt, finishDelivery, loadDelivery, recordDeliveryError } from "../../domain/deliveries.js";
+import { countAttempt, deliveryTiming, finishDelivery, loadDelivery, recordDeliveryError } from "../../domain/deliveries.js";
 import type { Logger } from "../../log.js";
 import type { Metrics } from "../../metrics.js";
 import type { JobHandler } from "../queue.js";
@@ -50,7 +50,7 @@ export function processDelivery(deps: ProcessDeliveryDeps): JobHandler<"process-
 
 /** Counts a delivery that reached its final status, with the time it took. */
 async function observe(deps: ProcessDeliveryDeps, deliveryId: string): Promise<void> {
-  const done = await loadDelivery(deps.db, deliveryId);
+  const done = await deliveryTiming(deps.db, deliveryId);
   if (!done || done.status === "received") return;
   deps.metrics.deliveriesFinished.inc({ event: done.event_type, status: done.status });
   if (done.processed_at) {
