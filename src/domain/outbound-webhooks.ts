@@ -4,6 +4,7 @@ import type { SecretBox } from "../crypto/secret-box.js";
 import type { OutboundWebhook } from "../db/entities/outbound-webhook.js";
 import { sealClearSecrets } from "../db/seal-clear-secrets.js";
 import { sql, type Queryable } from "../db/sql.js";
+import { rotateSecret } from "./secret-rotation.js";
 import { vetUrl, type UrlGuard } from "../outbound/url-guard.js";
 import { NotFoundError, ValidationError } from "./errors.js";
 import { abandonWaitingDeliveries, DELETED, INACTIVE } from "./outbound-deliveries.js";
@@ -200,16 +201,7 @@ export async function regenerateOutboundSecret(
   return db.transaction(async (manager) => {
     const webhook = await lockOutboundWebhook(manager, orgId, id);
     const secret = newOutboundSecret();
-    await sql(
-      manager,
-      `UPDATE outbound_webhooks
-          SET secret = $2,
-              previous_secret = CASE WHEN $3::integer > 0 THEN secret END,
-              previous_secret_expires_at = CASE WHEN $3::integer > 0 THEN clock_timestamp() + make_interval(secs => $3::integer) END,
-              updated_at = now()
-        WHERE id = $1`,
-      [webhook.id, box.seal(secret), graceSeconds],
-    );
+    await rotateSecret(manager, "outbound_webhooks", webhook.id, box.seal(secret), graceSeconds);
     return { id: webhook.id, secret };
   });
 }

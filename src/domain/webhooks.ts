@@ -4,6 +4,7 @@ import type { Webhook, WebhookConfig } from "../db/entities/webhook.js";
 import type { SecretBox } from "../crypto/secret-box.js";
 import { sealClearSecrets } from "../db/seal-clear-secrets.js";
 import { sql, type Queryable } from "../db/sql.js";
+import { rotateSecret } from "./secret-rotation.js";
 import { ConflictError, NotFoundError, ValidationError } from "./errors.js";
 import { normalizeEvents } from "./event-types.js";
 import { pageQuery, toPage, type Page, type PageRequest } from "./pagination.js";
@@ -177,16 +178,7 @@ export async function regenerateWebhookSecret(
     const webhook = await lockWebhook(manager, orgId, id);
     if (webhook.provider === "github_app") throw installationWebhookConflict(id, "its deliveries are signed with the App's own secret");
     const secret = newWebhookSecret();
-    await sql(
-      manager,
-      `UPDATE webhooks
-          SET secret = $2,
-              previous_secret = CASE WHEN $3::integer > 0 THEN secret END,
-              previous_secret_expires_at = CASE WHEN $3::integer > 0 THEN clock_timestamp() + make_interval(secs => $3::integer) END,
-              updated_at = now()
-        WHERE id = $1`,
-      [webhook.id, box.seal(secret), graceSeconds],
-    );
+    await rotateSecret(manager, "webhooks", webhook.id, box.seal(secret), graceSeconds);
     return { id: webhook.id, secret };
   });
 }
