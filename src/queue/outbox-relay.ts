@@ -81,15 +81,19 @@ export class OutboxRelay {
   /**
    * Queues again the jobs the queue was given that never finished, `graceMs` after they were due: a
    * queue can lose them (Redis restarted empty, the in-process queue's process died). Job ids make
-   * this harmless for jobs the queue still holds.
+   * this harmless for jobs the queue still holds. Each row taken counts as queued anew, so the next
+   * call goes on with the rows after it however long the backlog is.
    */
   async requeueUnfinished(graceMs: number): Promise<number> {
     const overdue = await sql<OutboxRow>(
       this.db,
-      `SELECT * FROM job_outbox
-        WHERE finished_at IS NULL AND enqueued_at IS NOT NULL
-          AND enqueued_at + (delay_ms + $1) * interval '1 millisecond' < now()
-        ORDER BY created_at, id LIMIT $2`,
+      `UPDATE job_outbox SET enqueued_at = now(), delay_ms = 0
+        WHERE id IN (
+          SELECT id FROM job_outbox
+           WHERE finished_at IS NULL AND enqueued_at IS NOT NULL
+             AND enqueued_at + (delay_ms + $1) * interval '1 millisecond' < now()
+           ORDER BY created_at, id LIMIT $2 FOR UPDATE SKIP LOCKED)
+        RETURNING *`,
       [graceMs, BATCH],
     );
     await this.queueRows(overdue.rows, false);

@@ -11,6 +11,8 @@ import { PermanentJobError, RetryLaterError } from "../../src/queue/queue.js";
 import { createRedisPrefix, createTestDatabase, TEST_REDIS_URL, type TestDatabase } from "../helpers/services.js";
 import { waitFor } from "../helpers/wait.js";
 
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
 const log = createLogger("silent");
 const redis = createRedisPrefix("lost_jobs");
 let testDb: TestDatabase;
@@ -58,6 +60,7 @@ describe("scheduled jobs a queue lost", () => {
     expect(await waitingComments(after)).toBe(0);
     expect(await relay.requeueUnfinished(60_000)).toBe(0);
     expect(await relay.requeueUnfinished(0)).toBe(1);
+    await sleep(5);
     expect(await relay.requeueUnfinished(0)).toBe(1);
     // The job id keeps a job that is still waiting from being queued twice.
     expect(await waitingComments(after)).toBe(1);
@@ -71,6 +74,17 @@ describe("scheduled jobs a queue lost", () => {
     await waitFor(async () => (await sql<{ finished_at: Date | null }>(db, "SELECT finished_at FROM job_outbox WHERE job_id = 'comment-41-tracked'")).rows[0]?.finished_at ?? undefined, 10_000, "the job finished");
     expect(ran).toEqual([41]);
     expect(await relay.requeueUnfinished(0)).toBe(0);
+  });
+
+  it("are all queued again, batch after batch, however many wait in front of them", async () => {
+    const db = database.dataSource;
+    const queue = openQueue();
+    const relay = new OutboxRelay(db, queue, log);
+    for (let i = 0; i < 250; i++) await scheduleJob(db, "github-comment", { taskId: 1000 + i, kind: "tracked" }, { jobId: `comment-${1000 + i}-tracked` });
+    // Handed to a queue an hour ago and never finished.
+    await sql(db, "UPDATE job_outbox SET enqueued_at = now() - interval '1 hour' WHERE job_id LIKE 'comment-1___-tracked'");
+    expect([await relay.requeueUnfinished(60_000), await relay.requeueUnfinished(60_000), await relay.requeueUnfinished(60_000)]).toEqual([200, 50, 0]);
+    expect(await waitingComments(queue)).toBe(250);
   });
 
   it("count as finished after a final failure, but not while they will be tried again", async () => {
