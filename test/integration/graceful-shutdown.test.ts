@@ -1,23 +1,20 @@
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import pg from "pg";
+import type pg from "pg";
 import { appProcessEnv, bootstrapOrganization, PROCESS_WEBHOOK_SECRET } from "../helpers/app-processes.js";
 import { tasksByIssue, waitForProcessed } from "../helpers/delivery-progress.js";
 import { issueOpened, signedDelivery } from "../helpers/github-events.js";
-import { GitHubServer } from "../helpers/github-server.js";
+import type { GitHubServer } from "../helpers/github-server.js";
 import { post, sendPaced, type Answer } from "../helpers/http-client.js";
-import { ChildProcesses, startApp, type AppProcess } from "../helpers/processes.js";
-import { createRedisPrefix, createTestDatabase, TEST_REDIS_URL, type TestDatabase } from "../helpers/services.js";
+import { openProcessBed, type ProcessBed } from "../helpers/process-bed.js";
+import { startApp, type AppProcess, type ChildProcesses } from "../helpers/processes.js";
+import { createRedisPrefix, TEST_REDIS_URL } from "../helpers/services.js";
 
 const OWNER = "shutdown-corp";
 const DELIVERIES = 300;
 
-let logDir: string;
+let bed: ProcessBed;
 let children: ChildProcesses;
-let database: TestDatabase;
 let pool: pg.Pool;
 let github: GitHubServer;
 const redis = createRedisPrefix("graceful_shutdown");
@@ -25,25 +22,17 @@ let webs: AppProcess[];
 let workers: AppProcess[];
 
 beforeAll(async () => {
-  logDir = mkdtempSync(path.join(tmpdir(), "entourage-shutdown-"));
-  children = new ChildProcesses(logDir);
-  github = new GitHubServer();
-  await github.start();
-  database = await createTestDatabase("graceful_shutdown");
-  pool = new pg.Pool({ connectionString: database.url, max: 2 });
-  const env = appProcessEnv({ databaseUrl: database.url, redisUrl: TEST_REDIS_URL, queuePrefix: redis.prefix }, { ...github.env, JOB_BACKOFF_MS: "100" });
-  await bootstrapOrganization(env, logDir, "shutdown", OWNER);
+  bed = await openProcessBed("graceful_shutdown");
+  ({ children, pool, github } = bed);
+  const env = appProcessEnv({ databaseUrl: bed.database.url, redisUrl: TEST_REDIS_URL, queuePrefix: redis.prefix }, { ...github.env, JOB_BACKOFF_MS: "100" });
+  await bootstrapOrganization(env, bed.logDir, "shutdown", OWNER);
   webs = await Promise.all([startApp(children, "web-1", "web", env), startApp(children, "web-2", "web", env)]);
   workers = await Promise.all([startApp(children, "worker-1", "worker", env), startApp(children, "worker-2", "worker", env)]);
 }, 180_000);
 
 afterAll(async () => {
-  await children?.stopAll(5000);
-  await pool?.end();
-  await github?.close();
-  await database?.drop();
+  await bed?.close();
   await redis.clean();
-  if (logDir) rmSync(logDir, { recursive: true, force: true });
 }, 60_000);
 
 describe("SIGTERM", () => {

@@ -1,19 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Redis } from "ioredis";
-import pg from "pg";
+import type pg from "pg";
 import { appProcessEnv, bootstrapOrganization, PROCESS_WEBHOOK_SECRET } from "../app-processes.js";
 import { tasksByIssue, waitForProcessed } from "../delivery-progress.js";
 import { reportFigures } from "../figures.js";
 import { issueOpened, signedDelivery } from "../github-events.js";
-import { GitHubServer } from "../github-server.js";
+import type { GitHubServer } from "../github-server.js";
+import { openProcessBed, type ProcessBed } from "../process-bed.js";
 import { post, sendPaced, type Answer } from "../http-client.js";
-import { ChildProcesses, startApp, type AppProcess } from "../processes.js";
+import { startApp, type AppProcess, type ChildProcesses } from "../processes.js";
 import { startRedisServer, type RedisServer } from "../redis-server.js";
-import { createTestDatabase, type TestDatabase } from "../services.js";
+import type { TestDatabase } from "../services.js";
 import { waitFor } from "../wait.js";
 
 export interface CrashRestartSize {
@@ -60,6 +58,7 @@ function plan(total: number): { requests: Planned[]; distinct: number } {
  */
 export function describeCrashAndRestart(size: CrashRestartSize): void {
   describe(`${size.deliveries} deliveries while a worker is killed and Redis restarts`, () => {
+    let bed: ProcessBed;
     let logDir: string;
     let children: ChildProcesses;
     let redis: RedisServer;
@@ -71,15 +70,9 @@ export function describeCrashAndRestart(size: CrashRestartSize): void {
     let workers: AppProcess[] = [];
 
     beforeAll(async () => {
-      logDir = mkdtempSync(path.join(tmpdir(), "entourage-crash-"));
-      children = new ChildProcesses(logDir);
-      github = new GitHubServer();
-      await github.start();
+      bed = await openProcessBed("crash_restart");
+      ({ logDir, children, github, database, pool } = bed);
       redis = await startRedisServer(children);
-      database = await createTestDatabase("crash_restart");
-      pool = new pg.Pool({ connectionString: database.url, max: 2 });
-      // An idle connection the server ends (a restart of the shared server) must not fail the test file.
-      pool.on("error", () => undefined);
       env = appProcessEnv({ databaseUrl: database.url, redisUrl: redis.url, queuePrefix: QUEUE_PREFIX }, {
         ...github.env,
         SWEEP_INTERVAL_MS: "500",
@@ -97,11 +90,7 @@ export function describeCrashAndRestart(size: CrashRestartSize): void {
     }, 180_000);
 
     afterAll(async () => {
-      await children?.stopAll(5000);
-      await pool?.end();
-      await github?.close();
-      await database?.drop();
-      if (logDir) rmSync(logDir, { recursive: true, force: true });
+      await bed?.close();
     }, 60_000);
 
     it("makes exactly one task per issue and processes every delivery", async () => {

@@ -1,17 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import pg from "pg";
+import type pg from "pg";
 import { appProcessEnv, bootstrapOrganization, PROCESS_WEBHOOK_SECRET } from "../app-processes.js";
 import { tasksByIssue, waitForProcessed } from "../delivery-progress.js";
 import { reportFigures } from "../figures.js";
 import { issueOpened, signedDelivery, type SignedRequest } from "../github-events.js";
-import { GitHubServer } from "../github-server.js";
+import type { GitHubServer } from "../github-server.js";
+import { openProcessBed, type ProcessBed } from "../process-bed.js";
 import { post, sendPaced, type Answer } from "../http-client.js";
-import { ChildProcesses, httpStatus, startApp, type AppProcess } from "../processes.js";
-import { createRedisPrefix, createTestDatabase, TEST_DATABASE_URL, TEST_REDIS_URL, type TestDatabase } from "../services.js";
+import { httpStatus, startApp, type AppProcess, type ChildProcesses } from "../processes.js";
+import { createRedisPrefix, TEST_DATABASE_URL, TEST_REDIS_URL, type TestDatabase } from "../services.js";
 import { TcpProxy } from "../tcp-proxy.js";
 
 export interface PostgresOutageSize {
@@ -43,6 +41,7 @@ interface Sent {
  */
 export function describePostgresOutage(size: PostgresOutageSize): void {
   describe(`${size.deliveries} deliveries while PostgreSQL is unreachable for a while`, () => {
+    let bed: ProcessBed;
     let logDir: string;
     let children: ChildProcesses;
     let database: TestDatabase;
@@ -53,14 +52,8 @@ export function describePostgresOutage(size: PostgresOutageSize): void {
     const redis = createRedisPrefix("pg_outage");
 
     beforeAll(async () => {
-      logDir = mkdtempSync(path.join(tmpdir(), "entourage-outage-"));
-      children = new ChildProcesses(logDir);
-      github = new GitHubServer();
-      await github.start();
-      database = await createTestDatabase("pg_outage");
-      pool = new pg.Pool({ connectionString: database.url, max: 2 });
-      // An idle connection the server ends (a restart of the shared server) must not fail the test file.
-      pool.on("error", () => undefined);
+      bed = await openProcessBed("pg_outage");
+      ({ logDir, children, github, database, pool } = bed);
       const server = new URL(TEST_DATABASE_URL);
       proxy = new TcpProxy({ host: server.hostname, port: Number(server.port || 5432) });
       await proxy.start();
@@ -82,13 +75,9 @@ export function describePostgresOutage(size: PostgresOutageSize): void {
 
     afterAll(async () => {
       await proxy?.restore();
-      await children?.stopAll(5000);
+      await bed?.close();
       await proxy?.close();
-      await pool?.end();
-      await github?.close();
-      await database?.drop();
       await redis.clean();
-      if (logDir) rmSync(logDir, { recursive: true, force: true });
     }, 60_000);
 
     it("answers 503 while it cannot store, 2xx only for what it stored, and processes all of it afterwards", async () => {
