@@ -13,6 +13,8 @@ export interface DeliveryBatcherOptions {
 
 interface Waiting {
   input: NewDelivery;
+  /** U+0000 in the payload's strings was replaced (jsonb cannot store it). */
+  sanitized?: boolean;
   resolve(delivery: RecordedDelivery): void;
   reject(error: unknown): void;
 }
@@ -63,7 +65,10 @@ export class DeliveryBatcher {
       stored = await recordDeliveries(this.db, batch.map((w) => w.input));
     } catch (error) {
       if (batch.length === 1) {
-        batch[0]!.reject(error);
+        const [only] = batch as [Waiting];
+        // PostgreSQL's jsonb holds no U+0000; the signature was checked on the bytes, so the stored copy may differ there.
+        if (isNulInJson(error) && !only.sanitized) await this.write([{ ...only, input: withoutNul(only.input), sanitized: true }]);
+        else only.reject(error);
         return;
       }
       // One delivery the database refuses must not fail the others: each is written on its own.
@@ -80,4 +85,21 @@ export class DeliveryBatcher {
     }
     batch.forEach((w, i) => w.resolve(stored[i]!));
   }
+}
+
+/** jsonb's "unsupported Unicode escape sequence" for \u0000. */
+function isNulInJson(error: unknown): boolean {
+  const e = error as { code?: string; driverError?: { code?: string } };
+  return (e.driverError?.code ?? e.code) === "22P05";
+}
+
+/** The delivery with U+0000 in its payload's strings (keys included) replaced by U+FFFD. */
+function withoutNul(input: NewDelivery): NewDelivery {
+  const clean = (value: unknown): unknown => {
+    if (typeof value === "string") return value.replaceAll("\u0000", "\uFFFD");
+    if (Array.isArray(value)) return value.map(clean);
+    if (value !== null && typeof value === "object") return Object.fromEntries(Object.entries(value).map(([k, v]) => [clean(k) as string, clean(v)]));
+    return value;
+  };
+  return { ...input, payload: clean(input.payload) as Record<string, unknown> };
 }

@@ -60,13 +60,24 @@ describe("deliveries stored together", () => {
   it("answer a delivery the database refuses with its own error, and store the others of its batch", async () => {
     const batcher = new DeliveryBatcher(database.dataSource, queue, log, { maxRows: 64, maxInFlight: 1 });
     const good = Array.from({ length: 9 }, (_, i) => delivery(randomUUID(), 500 + i));
-    // PostgreSQL's jsonb takes no \u0000: this one delivery cannot be stored.
-    const bad = delivery(randomUUID(), 600);
-    (bad.payload.issue as { body: string }).body = "nul \u0000 byte";
+    // A webhook id that is no uuid: the database refuses this one row.
+    const bad = { ...delivery(randomUUID(), 600), webhookId: "not-a-uuid" };
     const settled = await Promise.allSettled([...good.slice(0, 4), bad, ...good.slice(4)].map((input) => batcher.record(input)));
     expect(settled.map((s) => s.status)).toEqual([...Array(4).fill("fulfilled"), "rejected", ...Array(5).fill("fulfilled")]);
     const stored = (await sql<{ github_delivery_id: string }>(database.dataSource,
       "SELECT github_delivery_id FROM webhook_deliveries WHERE github_delivery_id = ANY($1)", [[...good, bad].map((d) => d.githubDeliveryId)])).rows;
     expect(stored.map((r) => r.github_delivery_id).sort()).toEqual(good.map((d) => d.githubDeliveryId).sort());
+  });
+
+  it("store a payload with U+0000, which jsonb cannot hold, with U+FFFD in its place", async () => {
+    const batcher = new DeliveryBatcher(database.dataSource, queue, log, { maxRows: 64, maxInFlight: 1 });
+    const nul = delivery(randomUUID(), 700);
+    (nul.payload.issue as { body: string }).body = "nul \u0000 byte";
+    const others = Array.from({ length: 3 }, (_, i) => delivery(randomUUID(), 701 + i));
+    const answers = await Promise.all([others[0]!, nul, ...others.slice(1)].map((input) => batcher.record(input)));
+    expect(answers.map((a) => a.duplicate)).toEqual([false, false, false, false]);
+    const row = (await sql<{ payload: { issue: { body: string } }; payload_summary: unknown }>(database.dataSource,
+      "SELECT payload, payload_summary FROM webhook_deliveries WHERE id = $1", [answers[1]!.id])).rows[0]!;
+    expect(row.payload.issue.body).toBe("nul \uFFFD byte");
   });
 });
