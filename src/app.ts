@@ -5,11 +5,14 @@ import { TASK_PRIORITIES } from "./db/entities/task.js";
 import { openTask, syncIssueContent, syncIssueState, syncPullRequestClosed } from "./domain/github-intake.js";
 import { handleDelivery, type IntakeDecision, type RepositorySettings } from "./domain/intake.js";
 import { applyInstallationEvent } from "./domain/installations.js";
+import { RepositorySettingsCache } from "./github/repository-settings-cache.js";
 
 export interface AppDeps {
   db: DataSource;
   /** Read .github/entourage.yml through the installation (needs App credentials). */
   readRepositorySettings: boolean;
+  /** How long a repository's settings are reused before GitHub is asked again; 0 reads them for every delivery. */
+  repositorySettingsTtlMs: number;
 }
 
 export const REPOSITORY_SETTINGS_FILE = "entourage.yml";
@@ -35,8 +38,15 @@ const DECISIONS: [string[], IntakeDecision][] = [
  * so each handler records its own outcome on it.
  */
 export function entourageApp(deps: AppDeps): ApplicationFunction {
-  async function settingsOf(context: Context): Promise<RepositorySettings | undefined> {
-    if (!deps.readRepositorySettings) return undefined;
+  const cache = new RepositorySettingsCache<RepositorySettings>(deps.repositorySettingsTtlMs);
+
+  function settingsOf(context: Context): Promise<RepositorySettings | undefined> {
+    if (!deps.readRepositorySettings) return Promise.resolve(undefined);
+    const payload = context.payload as { installation?: { id?: number }; repository?: { full_name?: string } };
+    return cache.get(`${payload.installation?.id ?? ""} ${payload.repository?.full_name ?? ""}`, () => readSettings(context));
+  }
+
+  async function readSettings(context: Context): Promise<RepositorySettings | undefined> {
     let raw: Record<string, unknown> | null;
     try {
       raw = await context.config<Record<string, unknown>>(REPOSITORY_SETTINGS_FILE);

@@ -78,6 +78,7 @@ const envSchema = z.object({
   JOB_ATTEMPTS: positiveInt(5),
   JOB_BACKOFF_MS: positiveInt(1000),
   DISPATCH_ACK_TIMEOUT_MS: positiveInt(600_000),
+  REPOSITORY_SETTINGS_TTL_MS: z.preprocess((v) => (v === "" || v === undefined ? 60_000 : v), z.coerce.number().int().min(0)),
   RECOVER_INTERVAL_MS: positiveInt(600_000),
   RECOVER_WINDOW_MS: positiveInt(3 * 24 * 3600 * 1000),
   RATE_LIMIT_MAX: positiveInt(600),
@@ -131,6 +132,8 @@ export interface Config {
   jobBackoffMs: number;
   /** An agent that has not acknowledged its dispatched task by then is freed. */
   dispatchAckTimeoutMs: number;
+  /** How long a worker reuses a repository's .github/entourage.yml before reading it again; 0: every delivery. */
+  repositorySettingsTtlMs: number;
   sweepIntervalMs: number;
   /** How often, and how far back, to ask GitHub for the App deliveries that never reached us. */
   recoverIntervalMs: number;
@@ -217,6 +220,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     jobAttempts: e.JOB_ATTEMPTS,
     jobBackoffMs: e.JOB_BACKOFF_MS,
     dispatchAckTimeoutMs: e.DISPATCH_ACK_TIMEOUT_MS,
+    repositorySettingsTtlMs: e.REPOSITORY_SETTINGS_TTL_MS,
     sweepIntervalMs: e.SWEEP_INTERVAL_MS,
     recoverIntervalMs: e.RECOVER_INTERVAL_MS,
     recoverWindowMs: e.RECOVER_WINDOW_MS,

@@ -82,7 +82,7 @@ export async function startRuntime(config: Config, log: Logger, options: Runtime
   const outboundGuard = urlGuard({ allowedHosts: config.outboundAllowedHosts });
   if (config.role !== "web") {
     probot = createProbot(config, log, options.probot);
-    await probot.load(entourageApp({ db, readRepositorySettings: config.app !== undefined }));
+    await probot.load(entourageApp({ db, readRepositorySettings: config.app !== undefined, repositorySettingsTtlMs: config.repositorySettingsTtlMs }));
     const handlers: JobHandlers = {
       "process-delivery": processDelivery({ db, probot, log, metrics }),
       assign: assignWaiting({ db }),

@@ -55,6 +55,8 @@ export async function startTestRuntime(options: TestRuntimeOptions): Promise<Tes
     ENCRYPTION_KEY: TEST_ENCRYPTION_KEY,
     JOB_BACKOFF_MS: "50",
     JOB_ATTEMPTS: "3",
+    // Tests change a repository's settings file between deliveries: read it every time unless a test says otherwise.
+    REPOSITORY_SETTINGS_TTL_MS: "0",
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "silent",
     ...options.env,
   });
