@@ -119,15 +119,34 @@ export async function finishDelivery(db: Queryable, id: string, outcome: Deliver
   return result.rowCount > 0;
 }
 
+export type DeliveryTiming = Pick<Delivery, "event_type" | "status" | "created_at" | "processed_at">;
+
 /** What a finished delivery's metrics need, without its payload. */
-export async function deliveryTiming(db: Queryable, id: string): Promise<Pick<Delivery, "event_type" | "status" | "created_at" | "processed_at"> | undefined> {
-  const result = await sql<Pick<Delivery, "event_type" | "status" | "created_at" | "processed_at">>(
-    db, "SELECT event_type, status, created_at, processed_at FROM webhook_deliveries WHERE id = $1", [id]);
+export async function deliveryTiming(db: Queryable, id: string): Promise<DeliveryTiming | undefined> {
+  const result = await sql<DeliveryTiming>(db, "SELECT event_type, status, created_at, processed_at FROM webhook_deliveries WHERE id = $1", [id]);
   return result.rows[0];
 }
 
-export async function countAttempt(db: Queryable, id: string): Promise<void> {
-  await sql(db, "UPDATE webhook_deliveries SET attempts = attempts + 1 WHERE id = $1", [id]);
+/** finishDelivery for a delivery no handler finished, in one round trip with the timing of whichever outcome stands. */
+export async function finishIfUnfinished(db: Queryable, id: string, outcome: DeliveryOutcome): Promise<DeliveryTiming | undefined> {
+  const result = await sql<DeliveryTiming>(
+    db,
+    `WITH finished AS (
+       UPDATE webhook_deliveries SET status = $2, action_taken = $3, error = NULL, processed_at = now()
+        WHERE id = $1 AND status = 'received'
+        RETURNING event_type, status, created_at, processed_at)
+     SELECT * FROM finished
+     UNION ALL
+     SELECT event_type, status, created_at, processed_at FROM webhook_deliveries WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM finished)`,
+    [id, outcome.status, outcome.actionTaken ?? null],
+  );
+  return result.rows[0];
+}
+
+/** Counts a processing attempt of a delivery still `received`, and returns it; undefined when it is gone or finished. */
+export async function startAttempt(db: Queryable, id: string): Promise<Delivery | undefined> {
+  const result = await sql<Delivery>(db, "UPDATE webhook_deliveries SET attempts = attempts + 1 WHERE id = $1 AND status = 'received' RETURNING *", [id]);
+  return result.rows[0];
 }
 
 /** Keeps the last processing error on a delivery that will be tried again. */

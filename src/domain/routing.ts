@@ -23,9 +23,11 @@ function accountLogin(payload: AppPayload): string | null {
   return payload.installation?.account?.login ?? payload.repository?.owner?.login ?? payload.organization?.login ?? null;
 }
 
-/** The installation row for a GitHub installation id, created on first sight. */
+/** The installation row for a GitHub installation id, created on first sight (one query once it exists). */
 export async function ensureInstallation(db: Queryable, payload: AppPayload): Promise<Installation> {
   const githubId = payload.installation!.id!;
+  const known = await sql<Installation>(db, "SELECT * FROM installations WHERE github_installation_id = $1", [githubId]);
+  if (known.rows[0]) return normalizeInstallation(known.rows[0]);
   await sql(
     db,
     `INSERT INTO installations (github_installation_id, account_login, account_type)
@@ -55,8 +57,10 @@ export async function linkOrganization(db: Queryable, installation: Installation
   return result.rows[0]?.org_id ?? null;
 }
 
-/** Each installation has one webhook row (provider github_app) holding its team, events and config. */
+/** Each installation has one webhook row (provider github_app) holding its team, events and config; made on first sight. */
 export async function ensureInstallationWebhook(db: Queryable, installation: Installation, orgId: string): Promise<Webhook> {
+  const known = await sql<Webhook>(db, "SELECT * FROM webhooks WHERE installation_id = $1", [installation.id]);
+  if (known.rows[0]) return known.rows[0];
   await sql(
     db,
     `INSERT INTO webhooks (org_id, team_id, installation_id, name, provider, events, config)

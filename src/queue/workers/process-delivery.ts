@@ -1,6 +1,6 @@
 import type { Probot } from "probot";
 import type { DataSource } from "typeorm";
-import { countAttempt, deliveryTiming, finishDelivery, loadDelivery, recordDeliveryError } from "../../domain/deliveries.js";
+import { deliveryTiming, finishDelivery, finishIfUnfinished, recordDeliveryError, startAttempt, type DeliveryTiming } from "../../domain/deliveries.js";
 import type { Logger } from "../../log.js";
 import type { Metrics } from "../../metrics.js";
 import type { JobHandler } from "../queue.js";
@@ -22,35 +22,29 @@ export function failureMessage(error: unknown): string {
 /** Hands a stored delivery to the Probot app; a delivery no handler finished is `ignored`. */
 export function processDelivery(deps: ProcessDeliveryDeps): JobHandler<"process-delivery"> {
   return async ({ deliveryId }, job) => {
-    const delivery = await loadDelivery(deps.db, deliveryId);
-    if (!delivery) {
-      deps.log.warn({ delivery_id: deliveryId }, "queued delivery no longer exists");
-      return;
-    }
-    if (delivery.status !== "received") return;
+    // A delivery already finished (a job queued twice, a redelivery's leftover) is not tried again.
+    const delivery = await startAttempt(deps.db, deliveryId);
+    if (!delivery) return;
     const name = delivery.event_type.split(".")[0]!;
-    await countAttempt(deps.db, delivery.id);
     try {
       await deps.probot.receive({ id: delivery.id, name, payload: delivery.payload } as never);
     } catch (error) {
       const message = failureMessage(error);
       if (job.isLastAttempt) {
         await finishDelivery(deps.db, delivery.id, { status: "failed", error: message });
-        await observe(deps, delivery.id);
+        observe(deps, await deliveryTiming(deps.db, delivery.id));
         deps.log.error({ delivery_id: delivery.id, attempts: job.attempt, err: message }, "delivery failed");
       } else {
         await recordDeliveryError(deps.db, delivery.id, message);
       }
       throw error;
     }
-    await finishDelivery(deps.db, delivery.id, { status: "ignored", actionTaken: `ignored: no action for ${delivery.event_type}` });
-    await observe(deps, delivery.id);
+    observe(deps, await finishIfUnfinished(deps.db, delivery.id, { status: "ignored", actionTaken: `ignored: no action for ${delivery.event_type}` }));
   };
 }
 
 /** Counts a delivery that reached its final status, with the time it took. */
-async function observe(deps: ProcessDeliveryDeps, deliveryId: string): Promise<void> {
-  const done = await deliveryTiming(deps.db, deliveryId);
+function observe(deps: ProcessDeliveryDeps, done: DeliveryTiming | undefined): void {
   if (!done || done.status === "received") return;
   deps.metrics.deliveriesFinished.inc({ event: done.event_type, status: done.status });
   if (done.processed_at) {
