@@ -32,6 +32,8 @@ export class FakeGitHub {
   readonly hookDeliveries: Record<string, unknown>[] = [];
   /** What GET /installation/repositories lists for any installation's token. */
   readonly installationRepositories: string[] = [];
+  /** The Authorization header of each GET /app/hook/deliveries (the App's JWT, not an installation token). */
+  readonly appAuthorizations: string[] = [];
   /** Hook delivery ids GitHub was asked to deliver again. */
   readonly redeliveryRequests: number[] = [];
   private readonly failures: Failure[] = [];
@@ -46,15 +48,21 @@ export class FakeGitHub {
       expires_at: new Date(Date.now() + 3_600_000).toISOString(),
       permissions: { issues: "write" },
     }]));
-    scope.get(/\/app\/hook\/deliveries(\?.*)?$/).reply((uri) => this.answer("GET", uri, () => {
-      const url = new URL(uri, API);
-      const perPage = Number(url.searchParams.get("per_page") ?? 30);
-      const start = Number(url.searchParams.get("cursor") ?? 0);
-      const page = this.hookDeliveries.slice(start, start + perPage);
-      const next = start + perPage < this.hookDeliveries.length ? `<${API}/app/hook/deliveries?per_page=${perPage}&cursor=${start + perPage}>; rel="next"` : undefined;
-      const headers: Record<string, string> = next ? { link: next } : {};
-      return [200, page, headers];
-    }));
+    const listAppDeliveries = (uri: string, authorization: string) => {
+      this.appAuthorizations.push(authorization);
+      return this.answer("GET", uri, () => {
+        const url = new URL(uri, API);
+        const perPage = Number(url.searchParams.get("per_page") ?? 30);
+        const start = Number(url.searchParams.get("cursor") ?? 0);
+        const page = this.hookDeliveries.slice(start, start + perPage);
+        const next = start + perPage < this.hookDeliveries.length ? `<${API}/app/hook/deliveries?per_page=${perPage}&cursor=${start + perPage}>; rel="next"` : undefined;
+        const headers: Record<string, string> = next ? { link: next } : {};
+        return [200, page, headers];
+      });
+    };
+    scope.get(/\/app\/hook\/deliveries(\?.*)?$/).reply(function (uri) {
+      return listAppDeliveries(uri, String(this.req.headers.authorization ?? ""));
+    });
     scope.get(/\/installation\/repositories(\?.*)?$/).reply((uri) => this.answer("GET", uri, () => [200, {
       total_count: this.installationRepositories.length,
       repositories: this.installationRepositories.map((fullName, i) => ({ id: i + 1, name: fullName.split("/")[1], full_name: fullName })),

@@ -43,6 +43,9 @@ describe("missed GitHub deliveries", () => {
     const options = { db: rt.database.dataSource, probot: rt.probot!, log: rt.log, windowMs: 3 * 24 * 3600 * 1000, retryAfterMs: 3_600_000 };
     const first = await recoverMissedDeliveries(options);
     expect(first).toEqual({ listed: 156, missing: 3, requested: 3 });
+    // The App's own deliveries are listed with the App's JWT, never an installation token.
+    expect(rt.github.appAuthorizations.length).toBeGreaterThan(1);
+    for (const authorization of rt.github.appAuthorizations) expect(authorization).toMatch(/^bearer [\w-]+\.[\w-]+\.[\w-]+$/i);
     expect([...rt.github.redeliveryRequests].sort()).toEqual(lost.map((g) => byGuid.get(g)).sort());
     // Not asked again while the request is recent.
     expect(await recoverMissedDeliveries(options)).toEqual({ listed: 156, missing: 3, requested: 0 });
