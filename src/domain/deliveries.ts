@@ -85,16 +85,6 @@ export async function recordDeliveries(db: Queryable, inputs: readonly NewDelive
   });
 }
 
-/** Stores a delivery once per receiver and GitHub delivery id. */
-export async function recordDelivery(db: Queryable, input: NewDelivery): Promise<RecordedDelivery> {
-  return (await recordDeliveries(db, [input]))[0]!;
-}
-
-export async function loadDelivery(db: Queryable, id: string): Promise<Delivery | undefined> {
-  const result = await sql<Delivery>(db, "SELECT * FROM webhook_deliveries WHERE id = $1", [id]);
-  return result.rows[0];
-}
-
 export interface DeliveryOutcome {
   status: Extract<DeliveryStatus, "processed" | "ignored" | "failed">;
   actionTaken?: string | null;
@@ -105,40 +95,34 @@ export interface DeliveryOutcome {
   orgId?: string | null;
 }
 
+/** The UPDATE that ends a delivery still `received`; $1 its id, then finishParams. */
+const FINISH = `
+  UPDATE webhook_deliveries
+     SET status = $2, action_taken = $3, task_id = $4, error = $5,
+         webhook_id = COALESCE($6, webhook_id), org_id = COALESCE($7, org_id), processed_at = now()
+   WHERE id = $1 AND status = 'received'`;
+
+function finishParams(id: string, outcome: DeliveryOutcome): unknown[] {
+  return [id, outcome.status, outcome.actionTaken ?? null, outcome.taskId ?? null, outcome.error ?? null, outcome.webhookId ?? null, outcome.orgId ?? null];
+}
+
 /** Records how a delivery ended, once: a delivery that already ended keeps its first outcome. */
 export async function finishDelivery(db: Queryable, id: string, outcome: DeliveryOutcome): Promise<boolean> {
-  const result = await sql(
-    db,
-    `UPDATE webhook_deliveries
-        SET status = $2, action_taken = $3, task_id = $4, error = $5,
-            webhook_id = COALESCE($6, webhook_id), org_id = COALESCE($7, org_id), processed_at = now()
-      WHERE id = $1 AND status = 'received'`,
-    [id, outcome.status, outcome.actionTaken ?? null, outcome.taskId ?? null, outcome.error ?? null,
-      outcome.webhookId ?? null, outcome.orgId ?? null],
-  );
+  const result = await sql(db, FINISH, finishParams(id, outcome));
   return result.rowCount > 0;
 }
 
 export type DeliveryTiming = Pick<Delivery, "event_type" | "status" | "created_at" | "processed_at">;
 
-/** What a finished delivery's metrics need, without its payload. */
-export async function deliveryTiming(db: Queryable, id: string): Promise<DeliveryTiming | undefined> {
-  const result = await sql<DeliveryTiming>(db, "SELECT event_type, status, created_at, processed_at FROM webhook_deliveries WHERE id = $1", [id]);
-  return result.rows[0];
-}
-
-/** finishDelivery for a delivery no handler finished, in one round trip with the timing of whichever outcome stands. */
-export async function finishIfUnfinished(db: Queryable, id: string, outcome: DeliveryOutcome): Promise<DeliveryTiming | undefined> {
+/** finishDelivery, returning in the same round trip what a metric needs of whichever outcome stands (this one or an earlier). */
+export async function finishAndTime(db: Queryable, id: string, outcome: DeliveryOutcome): Promise<DeliveryTiming | undefined> {
   const result = await sql<DeliveryTiming>(
     db,
-    `WITH finished AS (
-       UPDATE webhook_deliveries SET status = $2, action_taken = $3, error = NULL, processed_at = now()
-        WHERE id = $1 AND status = 'received'
-        RETURNING event_type, status, created_at, processed_at)
+    `WITH finished AS (${FINISH} RETURNING event_type, status, created_at, processed_at)
      SELECT * FROM finished
      UNION ALL
      SELECT event_type, status, created_at, processed_at FROM webhook_deliveries WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM finished)`,
-    [id, outcome.status, outcome.actionTaken ?? null],
+    finishParams(id, outcome),
   );
   return result.rows[0];
 }

@@ -4,6 +4,8 @@ import type { Logger } from "../log.js";
 import type { OutboxRelay } from "./outbox-relay.js";
 import type { JobQueue } from "./queue.js";
 
+const PRUNE_EVERY_MS = 3_600_000;
+
 export interface SweeperOptions {
   db: DataSource;
   queue: JobQueue;
@@ -21,8 +23,6 @@ export interface SweeperOptions {
  * never finished, and deliveries left `received` (the queue was down when they arrived, Redis
  * restarted empty, or a worker died). Job ids make it harmless to queue something that is already waiting.
  */
-const PRUNE_EVERY_MS = 3_600_000;
-
 export class Sweeper {
   private timer?: NodeJS.Timeout;
   private running?: Promise<void>;
@@ -50,7 +50,8 @@ export class Sweeper {
     const { relay, log, staleAfterMs } = this.options;
     await relay.flush();
     const requeued = await relay.requeueUnfinished(staleAfterMs);
-    if (requeued > 0) log.info({ jobs: requeued }, "queued again scheduled jobs that did not finish in time");
+    // Most are still waiting behind a backlog (the queue keeps them once); only those a queue lost run again.
+    if (requeued > 0) log.debug({ jobs: requeued }, "handed the queue again the scheduled jobs unfinished after they were due");
     if (Date.now() - this.prunedAt > PRUNE_EVERY_MS) {
       await relay.prune();
       this.prunedAt = Date.now();

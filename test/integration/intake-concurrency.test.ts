@@ -3,7 +3,7 @@ import { randomUUID } from "node:crypto";
 import { openDatabase, type Database } from "../../src/db/data-source.js";
 import { APP_RECEIVER } from "../../src/db/entities/delivery.js";
 import { sql } from "../../src/db/sql.js";
-import { recordDelivery } from "../../src/domain/deliveries.js";
+import { recordDeliveries } from "../../src/domain/deliveries.js";
 import { openTask } from "../../src/domain/github-intake.js";
 import { handleDelivery } from "../../src/domain/intake.js";
 import { ensureOrganization, ensureTeam } from "../../src/domain/organizations.js";
@@ -25,7 +25,8 @@ afterAll(async () => {
 });
 
 async function store(payload: Record<string, unknown>) {
-  return recordDelivery(database.dataSource, { receiver: APP_RECEIVER, webhookId: null, orgId: null, githubDeliveryId: randomUUID(), event: "issues", payload });
+  const [stored] = await recordDeliveries(database.dataSource, [{ receiver: APP_RECEIVER, webhookId: null, orgId: null, githubDeliveryId: randomUUID(), event: "issues", payload }]);
+  return stored!;
 }
 
 describe("processing deliveries concurrently", () => {

@@ -1,6 +1,6 @@
 import type { Probot } from "probot";
 import type { DataSource } from "typeorm";
-import { deliveryTiming, finishDelivery, finishIfUnfinished, recordDeliveryError, startAttempt, type DeliveryTiming } from "../../domain/deliveries.js";
+import { finishAndTime, recordDeliveryError, startAttempt, type DeliveryTiming } from "../../domain/deliveries.js";
 import type { Logger } from "../../log.js";
 import type { Metrics } from "../../metrics.js";
 import type { JobHandler } from "../queue.js";
@@ -31,15 +31,14 @@ export function processDelivery(deps: ProcessDeliveryDeps): JobHandler<"process-
     } catch (error) {
       const message = failureMessage(error);
       if (job.isLastAttempt) {
-        await finishDelivery(deps.db, delivery.id, { status: "failed", error: message });
-        observe(deps, await deliveryTiming(deps.db, delivery.id));
+        observe(deps, await finishAndTime(deps.db, delivery.id, { status: "failed", error: message }));
         deps.log.error({ delivery_id: delivery.id, attempts: job.attempt, err: message }, "delivery failed");
       } else {
         await recordDeliveryError(deps.db, delivery.id, message);
       }
       throw error;
     }
-    observe(deps, await finishIfUnfinished(deps.db, delivery.id, { status: "ignored", actionTaken: `ignored: no action for ${delivery.event_type}` }));
+    observe(deps, await finishAndTime(deps.db, delivery.id, { status: "ignored", actionTaken: `ignored: no action for ${delivery.event_type}` }));
   };
 }
 
