@@ -16,7 +16,7 @@ import { buildServer } from "./http/server.js";
 import { localSecret } from "./local-secrets.js";
 import type { Logger } from "./log.js";
 import { createQueue } from "./queue/create-queue.js";
-import { DEFAULT_RETRY, isOutboxJob } from "./queue/jobs.js";
+import { DEFAULT_RETRY, isOutboxJob } from "./domain/jobs.js";
 import type { JobHandlers, JobQueue } from "./queue/queue.js";
 import { postTaskComment } from "./github/comments.js";
 import { afterEachJob } from "./queue/after-each-job.js";

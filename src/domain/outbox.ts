@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import type { JobPayloads, OutboxJobName } from "../queue/jobs.js";
+import type { JobPayloads, OutboxJobName } from "./jobs.js";
 import { sql, type Queryable } from "../db/sql.js";
 
 /**

@@ -1,7 +1,7 @@
 import type { DataSource } from "typeorm";
 import { recordDeliveries, type NewDelivery, type RecordedDelivery } from "../domain/deliveries.js";
 import type { Logger } from "../log.js";
-import { deliveryJobId } from "../queue/jobs.js";
+import { deliveryJobId } from "../domain/jobs.js";
 import type { JobQueue } from "../queue/queue.js";
 
 export interface DeliveryBatcherOptions {

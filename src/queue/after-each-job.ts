@@ -1,4 +1,4 @@
-import { JOB_NAMES, type JobName } from "./jobs.js";
+import { JOB_NAMES, type JobName } from "../domain/jobs.js";
 import { PermanentJobError, RetryLaterError, type JobHandler, type JobHandlers } from "./queue.js";
 
 export interface JobHooks {

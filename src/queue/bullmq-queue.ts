@@ -1,7 +1,7 @@
 import { DelayedError, Queue, UnrecoverableError, Worker, type Job, type JobsOptions } from "bullmq";
 import { Redis, type RedisOptions } from "ioredis";
 import type { Logger } from "../log.js";
-import { JOB_NAMES, type JobName, type JobPayloads, type RetryPolicy } from "./jobs.js";
+import { JOB_NAMES, type JobName, type JobPayloads, type RetryPolicy } from "../domain/jobs.js";
 import {
   PermanentJobError,
   RetryLaterError,

@@ -1,5 +1,5 @@
 import type { Logger } from "../log.js";
-import { JOB_NAMES, type JobName, type JobPayloads } from "./jobs.js";
+import { JOB_NAMES, type JobName, type JobPayloads } from "../domain/jobs.js";
 import {
   PermanentJobError,
   RetryLaterError,

@@ -1,7 +1,7 @@
 import type { DataSource } from "typeorm";
 import { sql } from "../db/sql.js";
 import type { Logger } from "../log.js";
-import type { JobName } from "./jobs.js";
+import type { JobName } from "../domain/jobs.js";
 import type { JobQueue } from "./queue.js";
 
 interface OutboxRow {

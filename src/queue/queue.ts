@@ -1,4 +1,4 @@
-import type { JobName, JobPayloads, RetryPolicy } from "./jobs.js";
+import type { JobName, JobPayloads, RetryPolicy } from "../domain/jobs.js";
 
 export interface JobContext {
   jobId: string;

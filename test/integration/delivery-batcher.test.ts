@@ -7,7 +7,7 @@ import type { NewDelivery } from "../../src/domain/deliveries.js";
 import { DeliveryBatcher } from "../../src/ingress/delivery-batcher.js";
 import { createLogger } from "../../src/log.js";
 import { BullmqQueue } from "../../src/queue/bullmq-queue.js";
-import { DEFAULT_RETRY } from "../../src/queue/jobs.js";
+import { DEFAULT_RETRY } from "../../src/domain/jobs.js";
 import { issueOpened } from "../helpers/github-events.js";
 import { createRedisPrefix, createTestDatabase, TEST_REDIS_URL, type TestDatabase } from "../helpers/services.js";
 

@@ -5,7 +5,7 @@ import { scheduleJob } from "../../src/domain/outbox.js";
 import { createLogger } from "../../src/log.js";
 import { afterEachJob } from "../../src/queue/after-each-job.js";
 import { BullmqQueue } from "../../src/queue/bullmq-queue.js";
-import { DEFAULT_RETRY } from "../../src/queue/jobs.js";
+import { DEFAULT_RETRY } from "../../src/domain/jobs.js";
 import { OutboxRelay } from "../../src/queue/outbox-relay.js";
 import { PermanentJobError, RetryLaterError } from "../../src/queue/queue.js";
 import { createRedisPrefix, createTestDatabase, TEST_REDIS_URL, type TestDatabase } from "../helpers/services.js";

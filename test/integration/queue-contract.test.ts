@@ -1,6 +1,6 @@
 import { afterAll, afterEach, describe, expect, it } from "@jest/globals";
 import { BullmqQueue } from "../../src/queue/bullmq-queue.js";
-import type { RetryPolicy } from "../../src/queue/jobs.js";
+import type { RetryPolicy } from "../../src/domain/jobs.js";
 import { MemoryQueue } from "../../src/queue/memory-queue.js";
 import { PermanentJobError, RetryLaterError, type JobContext, type JobQueue, type QueueSettings } from "../../src/queue/queue.js";
 import { createRedisPrefix, TEST_REDIS_URL } from "../helpers/services.js";

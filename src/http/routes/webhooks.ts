@@ -11,7 +11,7 @@ import {
   createWebhook, deleteWebhook, getWebhook, listWebhooks, MAX_SECRET_GRACE_SECONDS, regenerateWebhookSecret, updateWebhook,
   WEBHOOK_PROVIDERS, webhookView,
 } from "../../domain/webhooks.js";
-import { deliveryJobId } from "../../queue/jobs.js";
+import { deliveryJobId } from "../../domain/jobs.js";
 import type { JobQueue } from "../../queue/queue.js";
 import { adminOnly } from "../auth.js";
 import { idParams, pageQuery } from "../schemas.js";
