@@ -18,7 +18,7 @@ import type { Logger } from "./log.js";
 import { createQueue } from "./queue/create-queue.js";
 import { DEFAULT_RETRY, isOutboxJob } from "./domain/jobs.js";
 import type { JobHandlers, JobQueue } from "./queue/queue.js";
-import { postTaskComment } from "./github/comments.js";
+import { postTaskComment } from "./queue/workers/github-comment.js";
 import { afterEachJob } from "./queue/after-each-job.js";
 import { OutboxRelay } from "./queue/outbox-relay.js";
 import { Sweeper } from "./queue/sweeper.js";

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import { sql } from "../../src/db/sql.js";
 import { scheduleJob } from "../../src/domain/outbox.js";
-import { rateLimitDelayMs } from "../../src/github/comments.js";
+import { rateLimitDelayMs } from "../../src/github/rate-limit.js";
 import { startTestRuntime, type TestRuntime } from "../helpers/app-runtime.js";
 import { autoAssigningOrg } from "../helpers/auto-assign.js";
 import { issueOpened, signedDelivery } from "../helpers/github-events.js";

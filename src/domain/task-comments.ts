@@ -1,0 +1,101 @@
+import type { Task } from "../db/entities/task.js";
+import type { WebhookConfig } from "../db/entities/webhook.js";
+import { sql, type Queryable } from "../db/sql.js";
+import { resolvedComment, trackedComment, type CommentKind } from "./comment-text.js";
+import { mergeSettings, type GitHubTaskSource } from "./intake.js";
+import { countsAsDone } from "./task-moves.js";
+
+/** One comment of one kind on a task's GitHub issue or pull request, as recorded in github_comments. */
+export interface TaskComment {
+  id: string;
+  status: "pending" | "posting" | "posted" | "skipped" | "failed";
+  /** GitHub's id of the comment, once it is known. */
+  commentId: number | undefined;
+  /** The body last posted or edited in. */
+  body: string | null;
+}
+
+/** What a comment job is to do for a task that came from GitHub. */
+export type CommentPlan =
+  | { skip: string }
+  | { skip?: undefined; installationId: number; closeIssue: boolean };
+
+interface CommentRow {
+  id: string;
+  status: TaskComment["status"];
+  comment_id: string | number | null;
+  body: string | null;
+}
+
+/** The task's comment of this kind, recorded once; undefined for a task that did not come from GitHub. */
+export async function openTaskComment(db: Queryable, taskId: number, kind: CommentKind): Promise<{ task: Task; comment: TaskComment } | undefined> {
+  const task = (await sql<Task>(db, "SELECT * FROM tasks WHERE id = $1", [taskId])).rows[0];
+  if (!task?.source) return undefined;
+  await sql(db, "INSERT INTO github_comments (task_id, org_id, kind) VALUES ($1, $2, $3) ON CONFLICT (task_id, kind) DO NOTHING", [taskId, task.org_id, kind]);
+  const row = (await sql<CommentRow>(db, "SELECT * FROM github_comments WHERE task_id = $1 AND kind = $2", [taskId, kind])).rows[0]!;
+  return { task, comment: { id: row.id, status: row.status, commentId: row.comment_id === null ? undefined : Number(row.comment_id), body: row.body } };
+}
+
+/**
+ * Whether the comment is posted, and whether the issue is closed after it: the webhook's config as it
+ * is now, over the repository's settings as they were when the task was made.
+ */
+export async function planTaskComment(db: Queryable, task: Task, kind: CommentKind, appConfigured: boolean): Promise<CommentPlan> {
+  const source = task.source as GitHubTaskSource;
+  const webhookConfig: WebhookConfig = task.webhook_id
+    ? (await sql<{ config: WebhookConfig }>(db, "SELECT config FROM webhooks WHERE id = $1", [task.webhook_id])).rows[0]?.config ?? {}
+    : {};
+  const config = mergeSettings(webhookConfig, source.repository_settings);
+  if (kind === "tracked" && config.comment_on_create === false) return { skip: "comment_on_create is false for this task's webhook or repository" };
+  if (source.installation_id === null) return { skip: `no GitHub App installation covers ${source.repository}` };
+  if (!appConfigured) return { skip: "the GitHub App is not configured" };
+  return { installationId: source.installation_id, closeIssue: kind === "resolved" && config.close_issue === true };
+}
+
+/** The comment's text for the task as it is now: its assignee, or the sub-tasks that resolved it. */
+export async function renderTaskComment(db: Queryable, taskId: number, kind: CommentKind): Promise<string> {
+  const task = (await sql<Task>(db, "SELECT * FROM tasks WHERE id = $1", [taskId])).rows[0]!;
+  if (kind === "tracked") {
+    const agent = task.assignee_id ? (await sql<{ name: string }>(db, "SELECT name FROM agents WHERE id = $1", [task.assignee_id])).rows[0] : undefined;
+    return trackedComment(task, agent?.name ?? null);
+  }
+  const done = await sql<{ id: number }>(db, `SELECT id FROM tasks t WHERE parent_id = $1 AND ${countsAsDone("t")} ORDER BY id`, [task.id]);
+  return resolvedComment(task.id, done.rows.map((r) => r.id));
+}
+
+async function setComment(db: Queryable, id: string, fields: Partial<{ status: string; comment_id: number; comment_url: string; body: string; error: string | null }>): Promise<void> {
+  const keys = Object.keys(fields);
+  const assignments = keys.map((key, i) => `${key} = $${i + 2}`).join(", ");
+  await sql(db, `UPDATE github_comments SET ${assignments}, updated_at = now() WHERE id = $1`, [id, ...Object.values(fields)]);
+}
+
+/** The comment will not be posted, and why; a later job for it does nothing. */
+export async function skipTaskComment(db: Queryable, id: string, reason: string): Promise<void> {
+  await setComment(db, id, { status: "skipped", error: reason });
+}
+
+export async function countCommentAttempt(db: Queryable, id: string): Promise<void> {
+  await sql(db, "UPDATE github_comments SET attempts = attempts + 1 WHERE id = $1", [id]);
+}
+
+/** A comment an earlier try posted but could not record. */
+export async function recordCommentFound(db: Queryable, id: string, found: { id: number; html_url: string }): Promise<void> {
+  await setComment(db, id, { comment_id: found.id, comment_url: found.html_url });
+}
+
+/** Set before posting: a try interrupted after it looks for the comment by its marker instead of posting again. */
+export async function markCommentPosting(db: Queryable, id: string): Promise<void> {
+  await setComment(db, id, { status: "posting" });
+}
+
+/** The body is on GitHub; `created` is given when it was just posted rather than edited in. */
+export async function recordCommentPosted(db: Queryable, id: string, body: string, created?: { id: number; html_url: string }): Promise<void> {
+  await setComment(db, id, created
+    ? { status: "posted", comment_id: created.id, comment_url: created.html_url, body, error: null }
+    : { status: "posted", body, error: null });
+}
+
+/** A failed try; a non-final one keeps the status, so that a retry after `posting` looks for a comment that did get posted. */
+export async function recordCommentFailure(db: Queryable, id: string, message: string, final: boolean): Promise<void> {
+  await setComment(db, id, final ? { status: "failed", error: message } : { error: message });
+}

@@ -1,0 +1,78 @@
+import type { Probot } from "probot";
+import type { DataSource } from "typeorm";
+import { commentMarker } from "../../domain/comment-text.js";
+import {
+  countCommentAttempt, markCommentPosting, openTaskComment, planTaskComment, recordCommentFailure, recordCommentFound,
+  recordCommentPosted, renderTaskComment, skipTaskComment,
+} from "../../domain/task-comments.js";
+import { openIssueThread } from "../../github/issue-thread.js";
+import { rateLimitDelayMs, type GitHubHttpError } from "../../github/rate-limit.js";
+import type { Logger } from "../../log.js";
+import { RetryLaterError, type JobHandler } from "../queue.js";
+
+export interface CommentDeps {
+  db: DataSource;
+  probot: Probot;
+  /** False while the GitHub App has no credentials: comments are recorded as skipped. */
+  appConfigured: boolean;
+  log: Logger;
+}
+
+/**
+ * Posts the task's comment once and edits it afterwards: the comment id is stored, a retry
+ * edits; a try interrupted between posting and recording finds its comment by its marker.
+ */
+export function postTaskComment(deps: CommentDeps): JobHandler<"github-comment"> {
+  return async ({ taskId, kind }, job) => {
+    const { db } = deps;
+    const opened = await openTaskComment(db, taskId, kind);
+    if (!opened || opened.comment.status === "skipped") return;
+    const { task, comment } = opened;
+    const plan = await planTaskComment(db, task, kind, deps.appConfigured);
+    if (plan.skip !== undefined) {
+      await skipTaskComment(db, comment.id, plan.skip);
+      return;
+    }
+
+    await countCommentAttempt(db, comment.id);
+    try {
+      const thread = await openIssueThread(deps.probot, plan.installationId, task.source!.repository, task.source!.number);
+      let commentId = comment.commentId;
+      let posted = comment.body;
+      if (commentId === undefined && comment.status === "posting") {
+        const found = await thread.findComment(commentMarker(taskId, kind));
+        if (found) {
+          commentId = found.id;
+          posted = null;
+          await recordCommentFound(db, comment.id, found);
+        }
+      }
+      // Render again after posting: a change made meanwhile (an assignment) is edited in.
+      for (let pass = 0; pass < 2; pass++) {
+        const body = await renderTaskComment(db, taskId, kind);
+        if (body === posted) break;
+        if (commentId === undefined) {
+          await markCommentPosting(db, comment.id);
+          const created = await thread.createComment(body);
+          commentId = created.id;
+          await recordCommentPosted(db, comment.id, body, created);
+        } else {
+          await thread.updateComment(commentId, body);
+          await recordCommentPosted(db, comment.id, body);
+        }
+        posted = body;
+      }
+      if (plan.closeIssue) await thread.close();
+    } catch (error) {
+      const e = error as GitHubHttpError;
+      const wait = rateLimitDelayMs(e);
+      if (wait !== undefined) throw new RetryLaterError(wait, `GitHub rate limit: retry in ${wait} ms`);
+      const message = `GitHub answered ${e.status ?? "no response"}: ${e.message ?? String(error)}`;
+      // The issue or repository is gone: record it; trying again cannot help.
+      const final = e.status === 404 || e.status === 410 || e.status === 422 || job.isLastAttempt;
+      await recordCommentFailure(db, comment.id, message, final);
+      deps.log.warn({ task_id: taskId, kind, status: e.status, final }, "GitHub comment not posted");
+      if (!final) throw error;
+    }
+  };
+}
