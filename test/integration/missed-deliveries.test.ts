@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import { randomUUID } from "node:crypto";
-import { recoverMissedDeliveries } from "../../src/github/missed-deliveries.js";
-import { RECOVERY_LOCK, recoverDeliveries } from "../../src/queue/workers/recover-deliveries.js";
+import { RECOVERY_LOCK, recoverDeliveries, recoverMissedDeliveries } from "../../src/queue/workers/recover-deliveries.js";
 import { createTenant, startTestRuntime, type TestRuntime } from "../helpers/app-runtime.js";
 import { issueOpened } from "../helpers/github-events.js";
 import { deliverToApp } from "../helpers/http.js";
