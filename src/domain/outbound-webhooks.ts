@@ -6,10 +6,11 @@ import { sealClearSecrets } from "../db/seal-clear-secrets.js";
 import { sql, type Queryable } from "../db/sql.js";
 import { rotateSecret } from "./secret-rotation.js";
 import { vetUrl, type UrlGuard } from "../outbound/url-guard.js";
-import { NotFoundError, ValidationError } from "./errors.js";
+import { NotFoundError } from "./errors.js";
 import { abandonWaitingDeliveries, DELETED, INACTIVE } from "./outbound-deliveries.js";
 import { normalizeOutboundEvents } from "./outbound-events.js";
 import { pageQuery, toPage, type Page, type PageRequest } from "./pagination.js";
+import { assertTeamOfOrg } from "./teams.js";
 
 /** `whsec_` + base64 of 32 random bytes: the form Standard Webhooks libraries take, decoding the key from it. */
 export function newOutboundSecret(): string {
@@ -50,11 +51,6 @@ export async function sealStoredOutboundSecrets(db: Queryable, box: SecretBox): 
   return sealClearSecrets(db, box, "outbound_webhooks", ["secret", "previous_secret", "api_key"]);
 }
 
-async function assertTeamInOrg(db: Queryable, orgId: string, teamId: string): Promise<void> {
-  const result = await sql(db, "SELECT 1 FROM teams WHERE id = $1 AND org_id = $2", [teamId, orgId]);
-  if (result.rows.length === 0) throw new ValidationError(`team_id ${teamId} is not a team of this organization`, "invalid_team");
-}
-
 /** The URL as stored, once the SSRF guard accepted it. */
 async function checkedUrl(guard: UrlGuard, url: string): Promise<string> {
   return (await vetUrl(url, guard)).url.href;
@@ -76,7 +72,7 @@ export async function createOutboundWebhook(
   input: NewOutboundWebhook,
 ): Promise<{ webhook: OutboundWebhook; secret: string }> {
   const events = normalizeOutboundEvents(input.events);
-  if (input.teamId) await assertTeamInOrg(db, input.orgId, input.teamId);
+  if (input.teamId) await assertTeamOfOrg(db, input.orgId, input.teamId, "in_body");
   const url = await checkedUrl(guard, input.url);
   const secret = newOutboundSecret();
   const result = await sql<OutboundWebhook>(
@@ -145,7 +141,7 @@ export async function updateOutboundWebhook(
   const url = changes.url === undefined ? undefined : await checkedUrl(guard, changes.url);
   return db.transaction(async (manager) => {
     const webhook = await lockOutboundWebhook(manager, orgId, id);
-    if (changes.teamId) await assertTeamInOrg(manager, orgId, changes.teamId);
+    if (changes.teamId) await assertTeamOfOrg(manager, orgId, changes.teamId, "in_body");
     const assignments: string[] = [];
     const params: unknown[] = [webhook.id];
     const assign = (column: string, value: unknown) => {

@@ -8,6 +8,7 @@ import { pageQuery, toPage, type Page, type PageRequest } from "./pagination.js"
 import { recordTaskEvent, type Actor } from "./task-events.js";
 import { giveTask, unassignTask } from "./assignment.js";
 import { moveLockedTask } from "./task-moves.js";
+import { assertTeamOfOrg } from "./teams.js";
 
 /**
  * Creates the task for a GitHub issue or pull request once: a second call for the same
@@ -56,6 +57,7 @@ export interface TaskFilters {
   repository?: string;
 }
 
+/** The team's tasks, newest first; 404 for a team that is not the organization's. */
 export async function listTeamTasks(
   db: Queryable,
   orgId: string,
@@ -63,6 +65,7 @@ export async function listTeamTasks(
   filters: TaskFilters,
   page: PageRequest,
 ): Promise<Page<Task>> {
+  await assertTeamOfOrg(db, orgId, teamId);
   const where = ["org_id = $1", "team_id = $2"];
   const params: unknown[] = [orgId, teamId];
   const add = (clause: (n: number) => string, value: unknown) => {
@@ -77,11 +80,6 @@ export async function listTeamTasks(
   const query = pageQuery({ select: "SELECT * FROM tasks", where, params }, page, "integer");
   const result = await sql<Task>(db, query.text, query.params);
   return toPage(result.rows, query.limit);
-}
-
-async function assertTeamOfOrg(db: Queryable, orgId: string, teamId: string): Promise<void> {
-  const result = await sql(db, "SELECT 1 FROM teams WHERE id = $1 AND org_id = $2", [teamId, orgId]);
-  if (result.rows.length === 0) throw new NotFoundError(`team ${teamId}`);
 }
 
 /** The agent a task of the team may be assigned to; 400 for anyone else. */

@@ -32,6 +32,16 @@ export async function createTeam(db: Queryable, orgId: string, input: { name: st
   return result.rows[0];
 }
 
+/**
+ * Throws unless the team is one of the organization's (another organization's team is no team at all):
+ * NotFoundError for the team a path names, ValidationError `invalid_team` for a `team_id` given in a body.
+ */
+export async function assertTeamOfOrg(db: Queryable, orgId: string, teamId: string, named: "in_path" | "in_body" = "in_path"): Promise<void> {
+  const result = await sql(db, "SELECT 1 FROM teams WHERE id = $1 AND org_id = $2", [teamId, orgId]);
+  if (result.rows.length > 0) return;
+  throw named === "in_path" ? new NotFoundError(`team ${teamId}`) : new ValidationError(`team_id ${teamId} is not a team of this organization`, "invalid_team");
+}
+
 export async function getTeam(db: Queryable, orgId: string, id: string): Promise<Team> {
   const result = await sql<Team>(db, "SELECT * FROM teams WHERE id = $1 AND org_id = $2", [id, orgId]);
   if (!result.rows[0]) throw new NotFoundError(`team ${id}`);

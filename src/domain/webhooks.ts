@@ -5,9 +5,10 @@ import type { SecretBox } from "../crypto/secret-box.js";
 import { sealClearSecrets } from "../db/seal-clear-secrets.js";
 import { sql, type Queryable } from "../db/sql.js";
 import { rotateSecret } from "./secret-rotation.js";
-import { ConflictError, NotFoundError, ValidationError } from "./errors.js";
+import { ConflictError, NotFoundError } from "./errors.js";
 import { normalizeEvents } from "./event-types.js";
 import { pageQuery, toPage, type Page, type PageRequest } from "./pagination.js";
+import { assertTeamOfOrg } from "./teams.js";
 
 export const WEBHOOK_PROVIDERS = ["github", "github_app", "custom"] as const;
 
@@ -23,17 +24,12 @@ export function webhookView(webhook: Webhook): WebhookView {
   return view;
 }
 
-async function assertTeamInOrg(db: Queryable, orgId: string, teamId: string): Promise<void> {
-  const result = await sql(db, "SELECT 1 FROM teams WHERE id = $1 AND org_id = $2", [teamId, orgId]);
-  if (result.rows.length === 0) throw new ValidationError(`team_id ${teamId} is not a team of this organization`, "invalid_team");
-}
-
 export async function createWebhook(
   db: Queryable,
   box: SecretBox,
   input: { orgId: string; teamId?: string | null; name: string; provider: string; events: string[]; config?: WebhookConfig },
 ): Promise<{ webhook: Webhook; secret: string }> {
-  if (input.teamId) await assertTeamInOrg(db, input.orgId, input.teamId);
+  if (input.teamId) await assertTeamOfOrg(db, input.orgId, input.teamId, "in_body");
   const secret = newWebhookSecret();
   const result = await sql<Webhook>(
     db,
@@ -115,7 +111,7 @@ export async function updateWebhook(db: DataSource, orgId: string, id: string, c
   return db.transaction(async (manager) => {
     const webhook = await lockWebhook(manager, orgId, id);
     if (webhook.provider === "github_app" && changes.name !== undefined) throw installationWebhookConflict(id, "its name cannot be changed");
-    if (changes.teamId) await assertTeamInOrg(manager, orgId, changes.teamId);
+    if (changes.teamId) await assertTeamOfOrg(manager, orgId, changes.teamId, "in_body");
     const assignments: string[] = [];
     const params: unknown[] = [webhook.id];
     const assign = (column: string, value: unknown) => {

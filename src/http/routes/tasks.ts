@@ -3,8 +3,6 @@ import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import type { DataSource } from "typeorm";
 import { z } from "zod";
 import { TASK_PRIORITIES, TASK_STATUSES } from "../../db/entities/task.js";
-import { sql } from "../../db/sql.js";
-import { NotFoundError } from "../../domain/errors.js";
 import { createTask, getTask, listTeamTasks, updateTask } from "../../domain/tasks.js";
 import type { OutboxRelay } from "../../queue/outbox-relay.js";
 import { actorOf } from "../auth.js";
@@ -64,11 +62,8 @@ export async function taskRoutes(scope: FastifyInstance, opts: { db: DataSource;
       querystring: taskFilters,
     },
   }, async (request) => {
-    const { orgId } = request.principal;
-    const team = await sql(db, "SELECT 1 FROM teams WHERE id = $1 AND org_id = $2", [request.params.team_id, orgId]);
-    if (team.rows.length === 0) throw new NotFoundError(`team ${request.params.team_id}`);
     const { limit, cursor, ...filters } = request.query;
-    return listTeamTasks(db, orgId, request.params.team_id, filters, { limit, cursor });
+    return listTeamTasks(db, request.principal.orgId, request.params.team_id, filters, { limit, cursor });
   });
 
   app.post("/api/v1/teams/:team_id/tasks", {
