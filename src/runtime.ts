@@ -16,7 +16,7 @@ import { buildServer } from "./http/server.js";
 import { localSecret } from "./local-secrets.js";
 import type { Logger } from "./log.js";
 import { createQueue } from "./queue/create-queue.js";
-import { DEFAULT_RETRY, isOutboxJob } from "./domain/jobs.js";
+import { DEFAULT_RETRY, isWatchedByOutbox } from "./domain/jobs.js";
 import type { JobHandlers, JobQueue } from "./queue/queue.js";
 import { postTaskComment } from "./queue/workers/github-comment.js";
 import { afterEachJob } from "./queue/after-each-job.js";
@@ -101,7 +101,7 @@ export async function startRuntime(config: Config, log: Logger, options: Runtime
       afterEach: () => relay.flushQuietly(),
       onFailure: (job) => metrics.jobFailures.inc({ job }),
       onFinished: async (job, jobId) => {
-        if (isOutboxJob(job)) await relay.finished(jobId);
+        if (isWatchedByOutbox(job)) await relay.finished(jobId);
       },
     }), { concurrency: config.workerConcurrency });
     sweeper = new Sweeper({

@@ -1,8 +1,11 @@
+import type { DataSource } from "typeorm";
 import { APP_RECEIVER, type Delivery, type DeliveryStatus } from "../db/entities/delivery.js";
 import { sql, type Queryable } from "../db/sql.js";
 import { deliverySummary } from "./delivery-summary.js";
 import { ConflictError, NotFoundError } from "./errors.js";
 import { eventType } from "./event-types.js";
+import { deliveryJobId } from "./jobs.js";
+import { scheduleJob } from "./outbox.js";
 import { pageQuery, toPage, type Page, type PageRequest } from "./pagination.js";
 
 export interface NewDelivery {
@@ -177,21 +180,25 @@ export async function getDelivery(db: Queryable, orgId: string, webhookId: strin
 }
 
 /**
- * Sends a stored delivery back to `received` for another processing round and returns the round's
- * number, which names its job. A delivery still `received` is being processed and is left alone;
- * two calls at once reopen it once.
+ * Sends a stored delivery back to `received` for another processing round, and schedules the round's
+ * job in the same transaction; returns the round's number, which names its job. A delivery still
+ * `received` is being processed and is left alone; two calls at once reopen it once.
  */
-export async function reopenDelivery(db: Queryable, orgId: string, webhookId: string, id: string): Promise<{ id: string; round: number }> {
-  const reopened = await sql<{ id: string; redeliveries: number }>(
-    db,
-    `UPDATE webhook_deliveries
-        SET status = 'received', action_taken = NULL, task_id = NULL, error = NULL, processed_at = NULL,
-            redeliveries = redeliveries + 1
-      WHERE id = $1 AND org_id = $2 AND webhook_id = $3 AND status <> 'received'
-      RETURNING id, redeliveries`,
-    [id, orgId, webhookId],
-  );
-  const row = reopened.rows[0];
+export async function reopenDelivery(db: DataSource, orgId: string, webhookId: string, id: string): Promise<{ id: string; round: number }> {
+  const row = await db.transaction(async (manager) => {
+    const reopened = await sql<{ id: string; redeliveries: number }>(
+      manager,
+      `UPDATE webhook_deliveries
+          SET status = 'received', action_taken = NULL, task_id = NULL, error = NULL, processed_at = NULL,
+              redeliveries = redeliveries + 1
+        WHERE id = $1 AND org_id = $2 AND webhook_id = $3 AND status <> 'received'
+        RETURNING id, redeliveries`,
+      [id, orgId, webhookId],
+    );
+    const reopenedRow = reopened.rows[0];
+    if (reopenedRow) await scheduleJob(manager, "process-delivery", { deliveryId: reopenedRow.id }, { jobId: deliveryJobId(reopenedRow.id, reopenedRow.redeliveries) });
+    return reopenedRow;
+  });
   if (row) return { id: row.id, round: row.redeliveries };
   await getDelivery(db, orgId, webhookId, id);
   throw new ConflictError(`delivery ${id} is waiting to be processed or being processed`, "delivery_in_progress");

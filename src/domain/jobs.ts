@@ -21,12 +21,19 @@ export type JobName = keyof JobPayloads;
 export const JOB_NAMES: readonly JobName[] = ["process-delivery", "assign", "dispatch", "dispatch-timeout", "github-comment", "outbound", "recover-deliveries"];
 
 /** The jobs decided inside a transaction: written to job_outbox with it, queued once it commits. */
-export const OUTBOX_JOBS = ["assign", "dispatch", "dispatch-timeout", "github-comment", "outbound"] as const satisfies readonly JobName[];
+export const OUTBOX_JOBS = ["assign", "dispatch", "dispatch-timeout", "github-comment", "outbound", "process-delivery"] as const satisfies readonly JobName[];
 
 export type OutboxJobName = (typeof OUTBOX_JOBS)[number];
 
-export function isOutboxJob(name: JobName): name is OutboxJobName {
-  return (OUTBOX_JOBS as readonly JobName[]).includes(name);
+/**
+ * Outbox jobs that their own row brings back when a queue loses them, so that the outbox lets go of them once
+ * they are queued: the sweeper queues again every delivery left `received`.
+ */
+export const SELF_RECOVERING_JOBS = ["process-delivery"] as const satisfies readonly OutboxJobName[];
+
+/** Whether the outbox watches the job until it finishes, to queue it again if a queue loses it. */
+export function isWatchedByOutbox(name: JobName): boolean {
+  return (OUTBOX_JOBS as readonly JobName[]).includes(name) && !(SELF_RECOVERING_JOBS as readonly JobName[]).includes(name);
 }
 
 export interface RetryPolicy {

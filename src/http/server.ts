@@ -117,7 +117,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     api.addHook("onRequest", limiter.beforeAuthentication);
     requirePrincipal(api, { db: deps.db, jwtSecret: deps.jwtSecret });
     api.addHook("onRequest", limiter.afterAuthentication);
-    await api.register(webhookRoutes, { db: deps.db, queue: deps.queue, box: deps.box });
+    await api.register(webhookRoutes, { db: deps.db, relay: deps.relay, box: deps.box });
     await api.register(taskRoutes, { db: deps.db, relay: deps.relay });
     await api.register(taskWorkflowRoutes, { db: deps.db, relay: deps.relay });
     await api.register(authRoutes, { jwtSecret: deps.jwtSecret, jwtTtlSeconds: deps.jwtTtlSeconds ?? DEFAULT_ACCESS_TOKEN_TTL_SECONDS });

@@ -1,7 +1,7 @@
 import type { DataSource } from "typeorm";
 import { sql } from "../db/sql.js";
 import type { Logger } from "../log.js";
-import type { JobName } from "../domain/jobs.js";
+import { SELF_RECOVERING_JOBS, type JobName } from "../domain/jobs.js";
 import type { JobQueue } from "./queue.js";
 
 interface OutboxRow {
@@ -63,7 +63,12 @@ export class OutboxRelay {
       );
       if (pending.rows.length === 0) return 0;
       await this.queueRows(pending.rows, true);
-      await sql(manager, "UPDATE job_outbox SET enqueued_at = now() WHERE id = ANY($1::uuid[])", [pending.rows.map((r) => r.id)]);
+      // A self-recovering job is let go of once queued: it is never queued again from here.
+      await sql(
+        manager,
+        "UPDATE job_outbox SET enqueued_at = now(), finished_at = CASE WHEN job_name = ANY($2::text[]) THEN now() END WHERE id = ANY($1::uuid[])",
+        [pending.rows.map((r) => r.id), SELF_RECOVERING_JOBS],
+      );
       return pending.rows.length;
     });
   }

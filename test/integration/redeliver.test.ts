@@ -83,6 +83,9 @@ describe("POST /api/v1/webhooks/:id/deliveries/:delivery_id/redeliver", () => {
     const res = await redeliver(hook.id, deliveryId);
     expect(res.statusCode).toBe(202);
     expect(res.json()).toEqual({ delivery_id: deliveryId, status: "received" });
+    // The 202 came once the round's job was stored with the reopened delivery; once queued the outbox lets go of it.
+    const job = await sql(rt.database.dataSource, "SELECT job_name, payload, enqueued_at IS NOT NULL AS queued, finished_at IS NOT NULL AS let_go FROM job_outbox WHERE job_id = $1", [`delivery-${deliveryId}-r1`]);
+    expect(job.rows).toEqual([{ job_name: "process-delivery", payload: { deliveryId }, queued: true, let_go: true }]);
 
     const again = await finished(deliveryId);
     expect(again).toMatchObject({ status: "processed", task_id: first.task_id, action_taken: `task_exists:${first.task_id}`, redeliveries: 1 });
@@ -150,16 +153,30 @@ describe("POST /api/v1/webhooks/:id/deliveries/:delivery_id/redeliver", () => {
   it("reopens a delivery once when asked several times at once", async () => {
     const hook = await register();
     const deliveryId = await receive(hook, "issues", issueOpened({ number: 505, installationId: null }));
-    await finished(deliveryId);
-    const outcomes = await Promise.allSettled(
-      Array.from({ length: 8 }, () => reopenDelivery(rt.database.dataSource, acme.orgId, hook.id, deliveryId)),
-    );
+    const first = await finished(deliveryId);
+    // The eight calls all wait on the delivery's row before the first goes on: none comes after its job has run.
+    const db = rt.database.dataSource;
+    const holder = db.createQueryRunner();
+    await holder.startTransaction();
+    await holder.query("SELECT 1 FROM webhook_deliveries WHERE id = $1 FOR UPDATE", [deliveryId]);
+    const settled = Promise.allSettled(Array.from({ length: 8 }, () => reopenDelivery(db, acme.orgId, hook.id, deliveryId)));
+    try {
+      await waitFor(async () => (await sql<{ n: number }>(db,
+        "SELECT count(*)::integer AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'")).rows[0]!.n >= 8,
+      10_000, "eight calls waiting on the delivery");
+    } finally {
+      await holder.commitTransaction();
+      await holder.release();
+    }
+    const outcomes = await settled;
     const reopened = outcomes.filter((o) => o.status === "fulfilled");
     const refused = outcomes.filter((o): o is PromiseRejectedResult => o.status === "rejected");
     expect(reopened).toHaveLength(1);
     expect(refused).toHaveLength(7);
     expect(refused.every((o) => o.reason instanceof ConflictError && o.reason.code === "delivery_in_progress")).toBe(true);
-    expect(await row(deliveryId)).toMatchObject({ status: "received", redeliveries: 1, task_id: null, action_taken: null, processed_at: null });
+    // Its one new round was scheduled with it, and is processed like any other.
+    await rt.relay.flush();
+    expect(await finished(deliveryId)).toMatchObject({ status: first.status, task_id: first.task_id, redeliveries: 1 });
   });
 
   it("answers 404 for unknown deliveries, another webhook's, another organization's and a deleted webhook's", async () => {

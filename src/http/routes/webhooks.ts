@@ -11,8 +11,7 @@ import {
   createWebhook, deleteWebhook, getWebhook, listWebhooks, MAX_SECRET_GRACE_SECONDS, regenerateWebhookSecret, updateWebhook,
   WEBHOOK_PROVIDERS, webhookView,
 } from "../../domain/webhooks.js";
-import { deliveryJobId } from "../../domain/jobs.js";
-import type { JobQueue } from "../../queue/queue.js";
+import type { OutboxRelay } from "../../queue/outbox-relay.js";
 import { adminOnly } from "../auth.js";
 import { idParams, pageQuery } from "../schemas.js";
 
@@ -60,9 +59,9 @@ const regenerateBody = z
 
 const deliveryParams = idParams.extend({ delivery_id: z.uuid() });
 
-export async function webhookRoutes(scope: FastifyInstance, opts: { db: DataSource; queue: JobQueue; box: SecretBox }): Promise<void> {
+export async function webhookRoutes(scope: FastifyInstance, opts: { db: DataSource; relay: OutboxRelay; box: SecretBox }): Promise<void> {
   const app = scope.withTypeProvider<ZodTypeProvider>();
-  const { db, queue } = opts;
+  const { db } = opts;
 
   app.post("/api/v1/webhooks", {
     schema: { tags: TAGS, summary: "Register a webhook; the answer holds its secret, shown only here", body: createBody },
@@ -153,12 +152,8 @@ export async function webhookRoutes(scope: FastifyInstance, opts: { db: DataSour
   }, async (request, reply) => {
     const { orgId } = request.principal;
     const webhook = await getWebhook(db, orgId, request.params.id);
-    const { id, round } = await reopenDelivery(db, orgId, webhook.id, request.params.delivery_id);
-    try {
-      await queue.add("process-delivery", { deliveryId: id }, { jobId: deliveryJobId(id, round) });
-    } catch (error) {
-      request.log.warn({ delivery_id: id, err: (error as Error).message }, "delivery reopened but not queued; the sweeper queues it later");
-    }
+    const { id } = await reopenDelivery(db, orgId, webhook.id, request.params.delivery_id);
+    await opts.relay.flushQuietly();
     return reply.status(202).send({ delivery_id: id, status: "received" });
   });
 }
