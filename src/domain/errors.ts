@@ -30,6 +30,20 @@ export class UnauthorizedError extends DomainError {
   }
 }
 
+/** The caller is known, but its credential may not do this. */
+export class ForbiddenError extends DomainError {
+  constructor(message: string, code = "forbidden") {
+    super(code, message);
+  }
+}
+
+/** Past a rate limit; the caller may try again after `retryAfterSeconds`. */
+export class RateLimitedError extends DomainError {
+  constructor(message: string, readonly retryAfterSeconds: number) {
+    super("rate_limited", message);
+  }
+}
+
 export class GoneError extends DomainError {
   constructor(message: string) {
     super("gone", message);

@@ -1,9 +1,9 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { FastifyInstance, FastifyRequest } from "fastify";
 import { errors as joseErrors, jwtVerify } from "jose";
 import type { DataSource } from "typeorm";
 import type { ApiKeyRole } from "../db/entities/api-key.js";
 import { authenticateApiKey } from "../domain/api-keys.js";
-import { UnauthorizedError } from "../domain/errors.js";
+import { ForbiddenError, UnauthorizedError } from "../domain/errors.js";
 import type { Actor } from "../domain/task-events.js";
 
 /** Who is calling: everything they reach is scoped to orgId. */
@@ -73,8 +73,6 @@ export function actorOf(principal: Principal): Actor {
 }
 
 /** A preHandler for routes only admins may call; agent credentials get 403. */
-export async function adminOnly(request: FastifyRequest, reply: FastifyReply): Promise<void> {
-  if (request.principal.role !== "admin") {
-    await reply.status(403).send({ error: { code: "forbidden", message: "this route needs an admin key or token" } });
-  }
+export async function adminOnly(request: FastifyRequest): Promise<void> {
+  if (request.principal.role !== "admin") throw new ForbiddenError("this route needs an admin key or token");
 }

@@ -3,7 +3,7 @@ import { STATUS_CODES } from "node:http";
 import type { Socket } from "node:net";
 import { hasZodFastifySchemaValidationErrors } from "fastify-type-provider-zod";
 import {
-  ConflictError, DomainError, GoneError, NotFoundError, UnauthorizedError, ValidationError,
+  ConflictError, DomainError, ForbiddenError, GoneError, NotFoundError, RateLimitedError, UnauthorizedError, ValidationError,
 } from "../domain/errors.js";
 import { UnsupportedMediaTypeError } from "../ingress/ingest.js";
 
@@ -12,14 +12,14 @@ export function errorBody(code: string, message: string): { error: { code: strin
 }
 
 function domainStatus(error: DomainError): number {
-  const own = (error as { statusCode?: unknown }).statusCode;
-  if (typeof own === "number") return own;
   if (error instanceof ValidationError) return 400;
   if (error instanceof UnauthorizedError) return 401;
+  if (error instanceof ForbiddenError) return 403;
   if (error instanceof NotFoundError) return 404;
   if (error instanceof ConflictError) return 409;
   if (error instanceof GoneError) return 410;
   if (error instanceof UnsupportedMediaTypeError) return 415;
+  if (error instanceof RateLimitedError) return 429;
   return 400;
 }
 
@@ -67,6 +67,7 @@ export function answerClientError(error: NodeJS.ErrnoException, socket: Socket):
 
 export function handleError(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
   if (error instanceof DomainError) {
+    if (error instanceof RateLimitedError) void reply.header("retry-after", error.retryAfterSeconds);
     void reply.status(domainStatus(error)).send(errorBody(error.code, error.message));
     return;
   }

@@ -2,15 +2,7 @@ import { createHash } from "node:crypto";
 import fastifyRateLimit from "@fastify/rate-limit";
 import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from "fastify";
 import { Redis } from "ioredis";
-import { DomainError } from "../domain/errors.js";
-
-/** Past the rate limit: answered 429, with Retry-After. */
-export class RateLimitedError extends DomainError {
-  readonly statusCode = 429;
-  constructor(message: string) {
-    super("rate_limited", message);
-  }
-}
+import { RateLimitedError } from "../domain/errors.js";
 
 export interface RateLimitOptions {
   /** Requests one API key (or, without a proven one, one client address) may make per window. */
@@ -71,9 +63,9 @@ export async function limitRate(scope: FastifyInstance, options: RateLimitOption
     if (limit.isAllowed) return;
     void reply.header("x-ratelimit-limit", limit.max).header("x-ratelimit-remaining", limit.remaining).header("x-ratelimit-reset", limit.ttlInSeconds);
     if (!limit.isExceeded) return;
-    void reply.header("retry-after", limit.ttlInSeconds);
     throw new RateLimitedError(
       `rate limit of ${limit.max} requests per ${Math.round(options.windowMs / 1000)} s exceeded; retry in ${limit.ttlInSeconds} s`,
+      limit.ttlInSeconds,
     );
   };
   return {

@@ -6,7 +6,7 @@ import { AGENT_ROLES, AGENT_STATUSES } from "../../db/entities/agent.js";
 import { createAgent, getAgent, listAgents, updateAgent } from "../../domain/agents.js";
 import type { OutboxRelay } from "../../queue/outbox-relay.js";
 import { adminOnly } from "../auth.js";
-import { errorBody } from "../errors.js";
+import { ForbiddenError } from "../../domain/errors.js";
 import { idParams, jsonObject, nameText, pageQuery } from "../schemas.js";
 
 const teamParams = z.object({ team_id: z.uuid() });
@@ -61,11 +61,11 @@ export async function agentRoutes(scope: FastifyInstance, opts: { db: DataSource
       params: idParams,
       body: patchBody,
     },
-  }, async (request, reply) => {
+  }, async (request) => {
     const { status, ...fields } = request.body;
     // Agents report their own status; renaming or reconfiguring them is an admin's job.
     if (request.principal.role !== "admin" && Object.keys(fields).length > 0) {
-      return reply.status(403).send(errorBody("forbidden", "agent credentials may change only status; name, role and config need an admin key or token"));
+      throw new ForbiddenError("agent credentials may change only status; name, role and config need an admin key or token");
     }
     const agent = await updateAgent(db, request.principal.orgId, request.params.id, { ...fields, status });
     // An agent that became idle may be given a waiting task.

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { signAccessToken } from "../access-token.js";
+import { ForbiddenError } from "../../domain/errors.js";
 import { errorBody } from "../errors.js";
 
 const API_KEY_SUBJECT = "api_key:";
@@ -14,7 +15,7 @@ export async function authRoutes(scope: FastifyInstance, opts: { jwtSecret?: str
   }, async (request, reply) => {
     const { orgId, role, subject } = request.principal;
     if (!subject.startsWith(API_KEY_SUBJECT)) {
-      return reply.status(403).send(errorBody("api_key_required", "only an X-API-Key can be traded for a token; a bearer token cannot mint another"));
+      throw new ForbiddenError("only an X-API-Key can be traded for a token; a bearer token cannot mint another", "api_key_required");
     }
     if (!opts.jwtSecret) {
       return reply.status(503).send(errorBody("jwt_not_configured", "bearer tokens are not enabled on this server: set JWT_SECRET and restart"));

@@ -6,6 +6,7 @@ import { z } from "zod";
 import { DELIVERY_STATUSES } from "../../db/entities/delivery.js";
 import { TASK_PRIORITIES } from "../../db/entities/task.js";
 import { getDelivery, listDeliveries, reopenDelivery } from "../../domain/deliveries.js";
+import { NotFoundError } from "../../domain/errors.js";
 import { validEventNames } from "../../domain/event-types.js";
 import {
   createWebhook, deleteWebhook, getWebhook, listWebhooks, MAX_SECRET_GRACE_SECONDS, regenerateWebhookSecret, updateWebhook,
@@ -70,7 +71,7 @@ export async function webhookRoutes(scope: FastifyInstance, opts: { db: DataSour
     const { orgId } = request.principal;
     const body = request.body;
     // The guide sends org_id; it must be the caller's own.
-    if (body.org_id && body.org_id !== orgId) return reply.status(404).send({ error: { code: "not_found", message: `organization ${body.org_id} not found` } });
+    if (body.org_id && body.org_id !== orgId) throw new NotFoundError(`organization ${body.org_id}`);
     const { webhook, secret } = await createWebhook(db, opts.box, {
       orgId, teamId: body.team_id, name: body.name, provider: body.provider, events: body.events, config: body.config,
     });
