@@ -13,6 +13,7 @@ import { startWebhookProxy, webhookProxyTarget, type WebhookProxy, type WebhookP
 import { APP_WEBHOOK_PATH } from "./http/routes/github-app-webhooks.js";
 import { SETUP_PATH } from "./http/routes/setup.js";
 import { buildServer } from "./http/server.js";
+import { DeliveryBatcher } from "./ingress/delivery-batcher.js";
 import { localSecret } from "./local-secrets.js";
 import type { Logger } from "./log.js";
 import { createQueue } from "./queue/create-queue.js";
@@ -26,7 +27,7 @@ import { assignWaiting } from "./queue/workers/assign.js";
 import { dispatch, dispatchTimeout } from "./queue/workers/dispatch.js";
 import { processDelivery } from "./queue/workers/process-delivery.js";
 import { sendOutbound } from "./queue/workers/outbound.js";
-import { urlGuard } from "./outbound/url-guard.js";
+import { urlGuard, type UrlGuard } from "./outbound/url-guard.js";
 import { recoverDeliveries } from "./queue/workers/recover-deliveries.js";
 
 export interface RuntimeOptions {
@@ -53,6 +54,39 @@ export interface Runtime {
 /** Starts what the role asks for: the HTTP server, the workers, or both. */
 export async function startRuntime(config: Config, log: Logger, options: RuntimeOptions = {}): Promise<Runtime> {
   requireServerSecrets(config);
+  const storage = await openStorage(config, log);
+  const { queue, relay, metrics } = openQueue(config, log, storage.database);
+  const parts: Parts = { ...storage, queue, relay, metrics, outboundGuard: urlGuard({ allowedHosts: config.outboundAllowedHosts }) };
+  const workers = config.role === "web" ? undefined : await startWorkers(config, log, parts, options);
+  const web = await startWeb(config, log, parts, options);
+
+  return {
+    config, log, database: storage.database, queue, server: web.server, relay, metrics, probot: workers?.probot,
+    async close() {
+      await web.webhookProxy?.stop();
+      await web.server.close();
+      await workers?.sweeper.stop();
+      await queue.close(10_000);
+      await storage.database.close();
+    },
+  };
+}
+
+/** What every role shares once storage and the queue are open. */
+interface Parts {
+  database: Database;
+  /** Seals and opens the secrets stored in the database. */
+  box: SecretBox;
+  /** JWT_SECRET, or the embedded database's own. */
+  jwtSecret?: string;
+  queue: JobQueue;
+  relay: OutboxRelay;
+  metrics: Metrics;
+  outboundGuard: UrlGuard;
+}
+
+/** Opens the database (the embedded one, seeded, when there is no DATABASE_URL) and seals secrets stored in clear. */
+async function openStorage(config: Config, log: Logger): Promise<Pick<Parts, "database" | "box" | "jwtSecret">> {
   const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   const db = database.dataSource;
   let jwtSecret = config.jwtSecret;
@@ -66,6 +100,11 @@ export async function startRuntime(config: Config, log: Logger, options: Runtime
   const box = SecretBox.fromText(encryptionKey!);
   const sealed = { webhooks: await sealStoredSecrets(db, box), outbound_webhooks: await sealStoredOutboundSecrets(db, box) };
   if (sealed.webhooks + sealed.outbound_webhooks > 0) log.info(sealed, "sealed webhook secrets that were stored in clear");
+  return { database, box, jwtSecret };
+}
+
+/** The job queue (BullMQ on Redis, in-process without REDIS_URL), the relay that feeds it from the outbox, and the metrics. */
+function openQueue(config: Config, log: Logger, database: Database): Pick<Parts, "queue" | "relay" | "metrics"> {
   const retry = { attempts: config.jobAttempts, backoffMs: config.jobBackoffMs };
   const queue = createQueue({
     redisUrl: config.redisUrl,
@@ -74,53 +113,59 @@ export async function startRuntime(config: Config, log: Logger, options: Runtime
     log,
   });
   if (queue.kind === "memory") log.info("using the in-process queue; set REDIS_URL to run BullMQ workers on Redis");
+  return { queue, relay: new OutboxRelay(database.dataSource, queue, log), metrics: new Metrics(queue) };
+}
 
-  const relay = new OutboxRelay(db, queue, log);
-  const metrics = new Metrics(queue);
-  let probot: Probot | undefined;
-  let sweeper: Sweeper | undefined;
-  const outboundGuard = urlGuard({ allowedHosts: config.outboundAllowedHosts });
-  if (config.role !== "web") {
-    probot = createProbot(config, log, options.probot);
-    await probot.load(entourageApp({ db, readRepositorySettings: config.app !== undefined, repositorySettingsTtlMs: config.repositorySettingsTtlMs }));
-    const handlers: JobHandlers = {
-      "process-delivery": processDelivery({ db, probot, log, metrics }),
-      assign: assignWaiting({ db }),
-      dispatch: dispatch({ db, ackTimeoutMs: config.dispatchAckTimeoutMs }),
-      "dispatch-timeout": dispatchTimeout({ db }),
-      "github-comment": postTaskComment({ db, probot, appConfigured: config.app !== undefined, log }),
-      outbound: sendOutbound({
-        db, log, box, metrics, guard: outboundGuard,
-        timeoutMs: config.outboundTimeoutMs, backoffMs: config.outboundBackoffMs, disableAfterMs: config.outboundDisableAfterMs,
-      }),
-      "recover-deliveries": recoverDeliveries({
-        db, probot, log, embedded: database.embedded, windowMs: config.recoverWindowMs, retryAfterMs: config.recoverIntervalMs * 3,
-      }),
-    };
-    await queue.work(afterEachJob(handlers, {
-      afterEach: () => relay.flushQuietly(),
-      onFailure: (job) => metrics.jobFailures.inc({ job }),
-      onFinished: async (job, jobId) => {
-        if (isWatchedByOutbox(job)) await relay.finished(jobId);
-      },
-    }), { concurrency: config.workerConcurrency });
-    sweeper = new Sweeper({
-      db, queue, relay, log, intervalMs: config.sweepIntervalMs, staleAfterMs: config.staleDeliveryMs,
-      recoverEveryMs: config.app ? config.recoverIntervalMs : undefined,
-    });
-    sweeper.start();
-  }
+/** The Probot app and a handler for every job, then the sweeper that queues what was stored but not queued, or lost. */
+async function startWorkers(config: Config, log: Logger, parts: Parts, options: RuntimeOptions): Promise<{ probot: Probot; sweeper: Sweeper }> {
+  const { database, box, queue, relay, metrics } = parts;
+  const db = database.dataSource;
+  const probot = createProbot(config, log, options.probot);
+  await probot.load(entourageApp({ db, readRepositorySettings: config.app !== undefined, repositorySettingsTtlMs: config.repositorySettingsTtlMs }));
+  const handlers: JobHandlers = {
+    "process-delivery": processDelivery({ db, probot, log, metrics }),
+    assign: assignWaiting({ db }),
+    dispatch: dispatch({ db, ackTimeoutMs: config.dispatchAckTimeoutMs }),
+    "dispatch-timeout": dispatchTimeout({ db }),
+    "github-comment": postTaskComment({ db, probot, appConfigured: config.app !== undefined, log }),
+    outbound: sendOutbound({
+      db, log, box, metrics, guard: parts.outboundGuard,
+      timeoutMs: config.outboundTimeoutMs, backoffMs: config.outboundBackoffMs, disableAfterMs: config.outboundDisableAfterMs,
+    }),
+    "recover-deliveries": recoverDeliveries({
+      db, probot, log, embedded: database.embedded, windowMs: config.recoverWindowMs, retryAfterMs: config.recoverIntervalMs * 3,
+    }),
+  };
+  await queue.work(afterEachJob(handlers, {
+    afterEach: () => relay.flushQuietly(),
+    onFailure: (job) => metrics.jobFailures.inc({ job }),
+    onFinished: async (job, jobId) => {
+      if (isWatchedByOutbox(job)) await relay.finished(jobId);
+    },
+  }), { concurrency: config.workerConcurrency });
+  const sweeper = new Sweeper({
+    db, queue, relay, log, intervalMs: config.sweepIntervalMs, staleAfterMs: config.staleDeliveryMs,
+    recoverEveryMs: config.app ? config.recoverIntervalMs : undefined,
+  });
+  sweeper.start();
+  return { probot, sweeper };
+}
+
+/** The HTTP server (health and metrics only for a worker) and, with WEBHOOK_PROXY_URL, the smee.io client that feeds it. */
+async function startWeb(config: Config, log: Logger, parts: Parts, options: RuntimeOptions): Promise<{ server: FastifyInstance; webhookProxy?: WebhookProxy }> {
+  const { database, box, queue, relay, metrics } = parts;
+  const db = database.dataSource;
   if (!config.app && config.role !== "worker") {
     const setupUrl = `${config.baseUrl ?? `http://localhost:${config.port}`}${SETUP_PATH}`;
     log.warn(`the GitHub App is not configured: register it at ${setupUrl} or set APP_ID, PRIVATE_KEY and WEBHOOK_SECRET`);
   }
-
   const server = await buildServer({
-    db, box, queue, log, relay, metrics, outboundGuard,
+    db, box, queue, log, relay, metrics, outboundGuard: parts.outboundGuard,
+    deliveries: new DeliveryBatcher(db, queue, log),
     rateLimit: { max: config.rateLimitMax, windowMs: config.rateLimitWindowMs, redisUrl: config.redisUrl, prefix: config.queuePrefix },
     trustProxy: config.trustProxy,
     appWebhookSecret: config.app?.webhookSecret,
-    jwtSecret,
+    jwtSecret: parts.jwtSecret,
     jwtTtlSeconds: config.jwtTtlSeconds,
     healthOnly: config.role === "worker",
     setup: config.app ? undefined : {
@@ -132,24 +177,12 @@ export async function startRuntime(config: Config, log: Logger, options: Runtime
     },
   });
   if (options.listen !== false) await server.listen({ port: config.port, host: config.host });
-  let webhookProxy: WebhookProxy | undefined;
-  if (config.webhookProxyUrl && config.role !== "worker") {
-    webhookProxy = startWebhookProxy({
-      url: config.webhookProxyUrl,
-      target: webhookProxyTarget(config.host, config.port, APP_WEBHOOK_PATH),
-      log,
-      Client: options.webhookProxyClient,
-    });
-  }
-
-  return {
-    config, log, database, queue, server, relay, metrics, probot,
-    async close() {
-      await webhookProxy?.stop();
-      await server.close();
-      await sweeper?.stop();
-      await queue.close(10_000);
-      await database.close();
-    },
-  };
+  if (!config.webhookProxyUrl || config.role === "worker") return { server };
+  const webhookProxy = startWebhookProxy({
+    url: config.webhookProxyUrl,
+    target: webhookProxyTarget(config.host, config.port, APP_WEBHOOK_PATH),
+    log,
+    Client: options.webhookProxyClient,
+  });
+  return { server, webhookProxy };
 }

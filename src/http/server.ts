@@ -5,7 +5,7 @@ import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from "fast
 import type { DataSource } from "typeorm";
 import type { SecretBox } from "../crypto/secret-box.js";
 import type { Metrics } from "../metrics.js";
-import { DeliveryBatcher } from "../ingress/delivery-batcher.js";
+import type { DeliveryBatcher } from "../ingress/delivery-batcher.js";
 import { limitRate, type RateLimiter, type RateLimitOptions } from "./rate-limit.js";
 import type { Logger } from "../log.js";
 import type { OutboxRelay } from "../queue/outbox-relay.js";
@@ -39,6 +39,8 @@ export interface ServerDeps {
   trustProxy?: boolean | string[];
   queue: JobQueue;
   relay: OutboxRelay;
+  /** Stores the deliveries both webhook endpoints accept, batched under load. */
+  deliveries: DeliveryBatcher;
   log: Logger;
   /** Where outbound webhooks may point (OUTBOUND_ALLOWED_HOSTS); default: https on public addresses only. */
   outboundGuard?: UrlGuard;
@@ -107,7 +109,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
 
   await app.register(healthRoutes, { db: deps.db, queue: deps.queue });
 
-  const ingress = { db: deps.db, deliveries: new DeliveryBatcher(deps.db, deps.queue, deps.log), metrics: deps.metrics };
+  const ingress = { db: deps.db, deliveries: deps.deliveries, metrics: deps.metrics };
   await app.register(githubAppWebhookRoutes, { deps: ingress, webhookSecret: deps.appWebhookSecret });
   await app.register(webhookReceiveRoutes, { deps: ingress, box: deps.box });
   if (deps.setup) await app.register(setupRoutes, { ...deps.setup, log: deps.log });
