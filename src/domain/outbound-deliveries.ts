@@ -5,7 +5,7 @@ import type { OutboundWebhook } from "../db/entities/outbound-webhook.js";
 import type { Task } from "../db/entities/task.js";
 import { sql, type Queryable } from "../db/sql.js";
 import { uuid7 } from "../db/uuid7.js";
-import { retryDelayMs } from "../outbound/retry-schedule.js";
+import { retryDelayMs } from "./outbound-retry-schedule.js";
 import { ConflictError, NotFoundError } from "./errors.js";
 import { notificationBody, notificationsFor, wantsEvent, type OutboundEvent, type TaskChange } from "./outbound-events.js";
 import { scheduleJob } from "./outbox.js";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@jest/globals";
-import { OUTBOUND_MAX_ATTEMPTS, OUTBOUND_MAX_WAIT_MS, retryDelayMs } from "../../src/outbound/retry-schedule.js";
+import { OUTBOUND_MAX_ATTEMPTS, OUTBOUND_MAX_WAIT_MS, retryDelayMs } from "../../src/domain/outbound-retry-schedule.js";
 
 describe("retryDelayMs", () => {
   it("waits the first delay after the first failure, then about 4.3 times longer each time, 8 attempts in all", () => {
