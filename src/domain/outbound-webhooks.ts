@@ -5,7 +5,6 @@ import type { OutboundWebhook } from "../db/entities/outbound-webhook.js";
 import { sealClearSecrets } from "../db/seal-clear-secrets.js";
 import { sql, type Queryable } from "../db/sql.js";
 import { rotateSecret } from "./secret-rotation.js";
-import { vetUrl, type UrlGuard } from "../outbound/url-guard.js";
 import { NotFoundError } from "./errors.js";
 import { abandonWaitingDeliveries, DELETED, INACTIVE } from "./outbound-deliveries.js";
 import { normalizeOutboundEvents } from "./outbound-events.js";
@@ -51,10 +50,11 @@ export async function sealStoredOutboundSecrets(db: Queryable, box: SecretBox): 
   return sealClearSecrets(db, box, "outbound_webhooks", ["secret", "previous_secret", "api_key"]);
 }
 
-/** The URL as stored, once the SSRF guard accepted it. */
-async function checkedUrl(guard: UrlGuard, url: string): Promise<string> {
-  return (await vetUrl(url, guard)).url.href;
-}
+/**
+ * Checks where a notification URL points (the SSRF guard, which outbound/ provides) and returns the URL as
+ * stored; throws a ValidationError for a URL that may not be used.
+ */
+export type CheckUrl = (url: string) => Promise<string>;
 
 export interface NewOutboundWebhook {
   orgId: string;
@@ -68,12 +68,12 @@ export interface NewOutboundWebhook {
 export async function createOutboundWebhook(
   db: Queryable,
   box: SecretBox,
-  guard: UrlGuard,
+  checkUrl: CheckUrl,
   input: NewOutboundWebhook,
 ): Promise<{ webhook: OutboundWebhook; secret: string }> {
   const events = normalizeOutboundEvents(input.events);
   if (input.teamId) await assertTeamOfOrg(db, input.orgId, input.teamId, "in_body");
-  const url = await checkedUrl(guard, input.url);
+  const url = await checkUrl(input.url);
   const secret = newOutboundSecret();
   const result = await sql<OutboundWebhook>(
     db,
@@ -130,7 +130,7 @@ export interface OutboundWebhookChanges {
 export async function updateOutboundWebhook(
   db: DataSource,
   box: SecretBox,
-  guard: UrlGuard,
+  checkUrl: CheckUrl,
   orgId: string,
   id: string,
   changes: OutboundWebhookChanges,
@@ -138,7 +138,7 @@ export async function updateOutboundWebhook(
   const events = changes.events === undefined ? undefined : normalizeOutboundEvents(changes.events);
   await getOutboundWebhook(db, orgId, id);
   // The DNS check runs before the row is locked, so a slow resolver holds no lock.
-  const url = changes.url === undefined ? undefined : await checkedUrl(guard, changes.url);
+  const url = changes.url === undefined ? undefined : await checkUrl(changes.url);
   return db.transaction(async (manager) => {
     const webhook = await lockOutboundWebhook(manager, orgId, id);
     if (changes.teamId) await assertTeamOfOrg(manager, orgId, changes.teamId, "in_body");

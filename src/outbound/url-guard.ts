@@ -110,3 +110,8 @@ export async function vetUrl(raw: string | URL, guard: UrlGuard): Promise<Vetted
   const first = addresses[0]!;
   return { url, address: first.address, family: isIP(first.address) === 6 ? 6 : 4 };
 }
+
+/** The guard as registration applies it: the URL as stored, once accepted. */
+export function registrationCheck(guard: UrlGuard): (url: string) => Promise<string> {
+  return async (url) => (await vetUrl(url, guard)).url.href;
+}

@@ -3,7 +3,7 @@ import { SecretBox } from "../../src/crypto/secret-box.js";
 import { sql } from "../../src/db/sql.js";
 import { createApiKey } from "../../src/domain/api-keys.js";
 import { createOutboundWebhook, newOutboundSecret } from "../../src/domain/outbound-webhooks.js";
-import { urlGuard } from "../../src/outbound/url-guard.js";
+import { registrationCheck, urlGuard } from "../../src/outbound/url-guard.js";
 import { RetryLaterError } from "../../src/queue/queue.js";
 import { sendOutbound } from "../../src/queue/workers/outbound.js";
 import { createTenant, startTestRuntime, TEST_ENCRYPTION_KEY, type Tenant, type TestRuntime } from "../helpers/app-runtime.js";
@@ -256,7 +256,7 @@ describe("the SSRF guard at send time", () => {
     const api = apiClient(rt, tenant.apiKey);
     // Registered while its DNS answered a public address; the runtime's resolver now answers 127.0.0.1.
     const publicThen = urlGuard({ lookup: async () => [{ address: "93.184.216.34", family: 4 }] });
-    const { webhook } = await createOutboundWebhook(rt.database.dataSource, box, publicThen, {
+    const { webhook } = await createOutboundWebhook(rt.database.dataSource, box, registrationCheck(publicThen), {
       orgId: tenant.orgId, url: `https://localhost:${inbox.port}/entourage-webhook`, events: ["task.created"],
     });
     await newTask(tenant, api);

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import { SecretBox } from "../../src/crypto/secret-box.js";
 import { sql } from "../../src/db/sql.js";
 import { createOutboundWebhook } from "../../src/domain/outbound-webhooks.js";
-import { urlGuard } from "../../src/outbound/url-guard.js";
+import { registrationCheck, urlGuard } from "../../src/outbound/url-guard.js";
 import { createTenant, startTestRuntime, TEST_ENCRYPTION_KEY, type TestRuntime } from "../helpers/app-runtime.js";
 import { apiClient } from "../helpers/http.js";
 import { waitFor } from "../helpers/wait.js";
@@ -61,7 +61,7 @@ describe("entourage_outbound_attempts_total", () => {
     const api = apiClient(rt, tenant.apiKey);
     // Registered while its DNS answered a public address; at send time localhost resolves to loopback.
     const publicThen = urlGuard({ lookup: async () => [{ address: "93.184.216.34", family: 4 }] });
-    const { webhook } = await createOutboundWebhook(rt.database.dataSource, SecretBox.fromText(TEST_ENCRYPTION_KEY), publicThen, {
+    const { webhook } = await createOutboundWebhook(rt.database.dataSource, SecretBox.fromText(TEST_ENCRYPTION_KEY), registrationCheck(publicThen), {
       orgId: tenant.orgId, url: `https://localhost:${receiver.port}/hook`, events: ["task.created"],
     });
     await api.post(`/api/v1/teams/${tenant.teamId}/tasks`, { title: "refuse me" });

@@ -11,7 +11,7 @@ import {
   regenerateOutboundSecret, updateOutboundWebhook,
 } from "../../domain/outbound-webhooks.js";
 import { MAX_SECRET_GRACE_SECONDS } from "../../domain/webhooks.js";
-import type { UrlGuard } from "../../outbound/url-guard.js";
+import { registrationCheck, type UrlGuard } from "../../outbound/url-guard.js";
 import type { OutboxRelay } from "../../queue/outbox-relay.js";
 import { adminOnly } from "../auth.js";
 import { idParams, pageQuery } from "../schemas.js";
@@ -60,14 +60,15 @@ export async function outboundWebhookRoutes(
   opts: { db: DataSource; box: SecretBox; relay: OutboxRelay; guard: UrlGuard },
 ): Promise<void> {
   const app = scope.withTypeProvider<ZodTypeProvider>();
-  const { db, box, relay, guard } = opts;
+  const { db, box, relay } = opts;
+  const checkUrl = registrationCheck(opts.guard);
 
   app.post("/api/v1/outbound-webhooks", {
     schema: { tags: TAGS, summary: "Subscribe a URL to task notifications; the answer holds the signing secret, shown only here", body: createBody },
     preHandler: adminOnly,
   }, async (request, reply) => {
     const body = request.body;
-    const { webhook, secret } = await createOutboundWebhook(db, box, guard, {
+    const { webhook, secret } = await createOutboundWebhook(db, box, checkUrl, {
       orgId: request.principal.orgId, teamId: body.team_id, url: body.url, events: body.events, apiKey: body.api_key, active: body.active,
     });
     return reply.status(201).send({ ...outboundWebhookView(webhook), secret });
@@ -91,7 +92,7 @@ export async function outboundWebhookRoutes(
     preHandler: adminOnly,
   }, async (request) => {
     const { url: newUrl, events: newEvents, team_id, api_key, active } = request.body;
-    const webhook = await updateOutboundWebhook(db, box, guard, request.principal.orgId, request.params.id, {
+    const webhook = await updateOutboundWebhook(db, box, checkUrl, request.principal.orgId, request.params.id, {
       url: newUrl, events: newEvents, teamId: team_id, apiKey: api_key, active,
     });
     return outboundWebhookView(webhook);
