@@ -10,25 +10,27 @@ function nameTaken(name: string | undefined): ConflictError {
   return new ConflictError(`the team already has an agent named ${name}`, "agent_name_taken");
 }
 
-/** A new agent starts idle (idle_since now); a name the team already has is a conflict. Call it in a transaction. */
+/** A new agent starts idle (idle_since now), with its team's assign job in the same transaction; a name the team already has is a conflict. */
 export async function createAgent(
-  db: Queryable,
+  db: DataSource,
   orgId: string,
   teamId: string,
   input: { name: string; role: AgentRole; config?: Record<string, unknown> },
 ): Promise<Agent> {
-  await getTeam(db, orgId, teamId);
-  const result = await sql<Agent>(
-    db,
-    `INSERT INTO agents (org_id, team_id, name, role, config) VALUES ($1, $2, $3, $4, $5)
-     ON CONFLICT (team_id, name) DO NOTHING RETURNING *`,
-    [orgId, teamId, input.name, input.role, JSON.stringify(input.config ?? {})],
-  );
-  const agent = result.rows[0];
-  if (!agent) throw nameTaken(input.name);
-  // A new agent is idle: it may take a waiting task at once.
-  await scheduleJob(db, "assign", { teamId });
-  return agent;
+  return db.transaction(async (manager) => {
+    await getTeam(manager, orgId, teamId);
+    const result = await sql<Agent>(
+      manager,
+      `INSERT INTO agents (org_id, team_id, name, role, config) VALUES ($1, $2, $3, $4, $5)
+       ON CONFLICT (team_id, name) DO NOTHING RETURNING *`,
+      [orgId, teamId, input.name, input.role, JSON.stringify(input.config ?? {})],
+    );
+    const agent = result.rows[0];
+    if (!agent) throw nameTaken(input.name);
+    // A new agent is idle: it may take a waiting task at once.
+    await scheduleJob(manager, "assign", { teamId });
+    return agent;
+  });
 }
 
 export async function getAgent(db: Queryable, orgId: string, id: string): Promise<Agent> {

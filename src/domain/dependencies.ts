@@ -1,6 +1,7 @@
-import type { EntityManager } from "typeorm";
+import type { DataSource, EntityManager } from "typeorm";
 import { sql, type Queryable } from "../db/sql.js";
 import { ValidationError } from "./errors.js";
+import { getTask } from "./tasks.js";
 
 /** Checks that every id is a task of the same team. */
 export async function assertTasksInTeam(manager: EntityManager, teamId: string, ids: readonly number[]): Promise<void> {
@@ -45,6 +46,16 @@ export async function setDependencies(manager: EntityManager, teamId: string, ta
   if (ids.length > 0) {
     await sql(manager, "INSERT INTO task_dependencies (task_id, depends_on_id) SELECT $1, unnest($2::integer[])", [taskId, ids]);
   }
+}
+
+/** Replaces the dependencies of the organization's task, in one transaction; returns them as stored. */
+export async function replaceTaskDependencies(db: DataSource, orgId: string, taskId: number, dependsOn: readonly number[]): Promise<number[]> {
+  await db.transaction(async (manager) => {
+    // No row lock here: setDependencies takes the team's dependency lock first, which keeps lock order.
+    const task = await getTask(manager, orgId, taskId);
+    await setDependencies(manager, task.team_id, task.id, dependsOn);
+  });
+  return (await dependenciesOf(db, [taskId])).get(taskId) ?? [];
 }
 
 export async function dependenciesOf(db: Queryable, taskIds: readonly number[]): Promise<Map<number, number[]>> {

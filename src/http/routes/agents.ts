@@ -33,7 +33,7 @@ export async function agentRoutes(scope: FastifyInstance, opts: { db: DataSource
     schema: { tags: ["agents"], summary: "Add an agent to a team (it starts idle)", params: teamParams, body: createBody },
     preHandler: adminOnly,
   }, async (request, reply) => {
-    const agent = await db.transaction((manager) => createAgent(manager, request.principal.orgId, request.params.team_id, request.body));
+    const agent = await createAgent(db, request.principal.orgId, request.params.team_id, request.body);
     await opts.relay.flushQuietly();
     return reply.status(201).send(agent);
   });

@@ -3,12 +3,11 @@ import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import type { DataSource } from "typeorm";
 import { z } from "zod";
 import { TASK_PRIORITIES, TASK_STATUSES } from "../../db/entities/task.js";
-import { setDependencies, dependenciesOf } from "../../domain/dependencies.js";
+import { replaceTaskDependencies } from "../../domain/dependencies.js";
 import { acknowledgeTask } from "../../domain/dispatch.js";
 import { createSubtasks } from "../../domain/subtasks.js";
 import { listTaskEvents } from "../../domain/task-history.js";
 import { moveTask } from "../../domain/task-moves.js";
-import { getTask } from "../../domain/tasks.js";
 import type { OutboxRelay } from "../../queue/outbox-relay.js";
 import { actorOf } from "../auth.js";
 import { pageQuery } from "../schemas.js";
@@ -57,14 +56,8 @@ export async function taskWorkflowRoutes(scope: FastifyInstance, opts: { db: Dat
   app.put("/api/v1/tasks/:id/dependencies", {
     schema: { tags: ["tasks"], summary: "Replace the tasks this task depends on", params: taskParams, body: z.object({ depends_on: z.array(taskId).max(100) }) },
   }, async (request) => {
-    const { orgId } = request.principal;
-    await db.transaction(async (manager) => {
-      // No row lock here: setDependencies takes the team's dependency lock first, which keeps lock order.
-      const task = await getTask(manager, orgId, request.params.id);
-      await setDependencies(manager, task.team_id, task.id, request.body.depends_on);
-    });
-    const deps = await dependenciesOf(db, [request.params.id]);
-    return { task_id: request.params.id, depends_on: deps.get(request.params.id) ?? [] };
+    const dependsOn = await replaceTaskDependencies(db, request.principal.orgId, request.params.id, request.body.depends_on);
+    return { task_id: request.params.id, depends_on: dependsOn };
   });
 
   app.get("/api/v1/tasks/:id/events", {
