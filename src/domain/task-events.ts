@@ -12,6 +12,11 @@ export interface Actor {
 
 export const SYSTEM_ACTOR: Actor = { type: "system", id: null };
 
+/**
+ * Records a change of a task in its audit trail, inside the caller's transaction. Its effects:
+ * - a task_events row, stamped with the time it was written;
+ * - an outbound delivery per active subscription that wants the notification, each sent by an "outbound" job.
+ */
 export async function recordTaskEvent(
   db: Queryable,
   task: Pick<Task, "id" | "org_id">,

@@ -42,9 +42,13 @@ async function unfinishedDependencies(manager: EntityManager, taskId: number): P
 }
 
 /**
- * Moves a locked task to `to` inside the caller's transaction, with everything that follows:
- * the audit row, freeing its agent, closing a parent whose sub-tasks are all finished, and the
- * GitHub resolution comment. Moving to the status it already has changes nothing.
+ * Moves a locked task to `to` inside the caller's transaction; moving to the status it already has
+ * changes nothing. Its effects:
+ * - the task's status and its completed_at and acknowledged_at;
+ * - the audit row and its outbound notifications (recordTaskEvent);
+ * - on finishing: its agent made idle when it has no other open task, and an "assign" job for the team;
+ * - on finishing as done a task from GitHub: the "github-comment" job of its resolution comment;
+ * - on finishing a sub-task: its parent moved to done once every sub-task is finished, one at least done.
  */
 export async function moveLockedTask(manager: EntityManager, task: Task, to: TaskStatus, actor: Actor, options: MoveOptions = {}): Promise<Task> {
   const from = task.status;
