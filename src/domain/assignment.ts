@@ -3,6 +3,7 @@ import type { Agent } from "../db/entities/agent.js";
 import type { Task } from "../db/entities/task.js";
 import { sql, type Queryable } from "../db/sql.js";
 import { scheduleJob } from "./outbox.js";
+import { FINISHED } from "./task-states.js";
 import { recordTaskEvent, SYSTEM_ACTOR, type Actor } from "./task-events.js";
 
 /** Engineers first, then the agent idle the longest, ties by name; locked rows belong to another assignment. */
@@ -92,9 +93,9 @@ export async function releaseAgent(db: Queryable, agentId: string): Promise<void
     db,
     `UPDATE agents SET status = 'idle', idle_since = now(), updated_at = now()
       WHERE id = $1 AND status = 'working'
-        AND NOT EXISTS (SELECT 1 FROM tasks WHERE assignee_id = $1 AND status NOT IN ('done', 'cancelled', 'archived'))
+        AND NOT EXISTS (SELECT 1 FROM tasks WHERE assignee_id = $1 AND status <> ALL($2::text[]))
       RETURNING *`,
-    [agentId],
+    [agentId, FINISHED],
   );
   const agent = released.rows[0];
   if (agent) await scheduleJob(db, "assign", { teamId: agent.team_id });
