@@ -4,7 +4,7 @@ import type { SecretBox } from "../crypto/secret-box.js";
 import type { OutboundWebhook } from "../db/entities/outbound-webhook.js";
 import { sealClearSecrets } from "../db/seal-clear-secrets.js";
 import { sql, type Queryable } from "../db/sql.js";
-import { rotateSecret } from "./secret-rotation.js";
+import { rotateSecret, secretsInForce, type RotatingSecrets } from "./secret-rotation.js";
 import { vetUrl, type UrlGuard } from "../outbound/url-guard.js";
 import { NotFoundError, ValidationError } from "./errors.js";
 import { abandonWaitingDeliveries, DELETED, INACTIVE } from "./outbound-deliveries.js";
@@ -33,16 +33,10 @@ export interface OutboundCredentials {
 }
 
 /** The subscription's secrets and API key, opened from how they are stored. */
-export function openCredentials(
-  webhook: Pick<OutboundWebhook, "secret" | "previous_secret" | "previous_secret_expires_at" | "api_key">,
-  box: SecretBox,
-  now = new Date(),
-): OutboundCredentials {
+export function openCredentials(webhook: RotatingSecrets & Pick<OutboundWebhook, "api_key">, box: SecretBox, now = new Date()): OutboundCredentials {
   const apiKey = webhook.api_key === null ? null : box.open(webhook.api_key);
-  if (!webhook.secret) return { secrets: undefined, apiKey };
-  const live = webhook.previous_secret && webhook.previous_secret_expires_at && webhook.previous_secret_expires_at > now;
-  const current = box.open(webhook.secret);
-  return { secrets: live ? [current, box.open(webhook.previous_secret!)] : [current], apiKey };
+  const [current, ...previous] = secretsInForce(webhook, box, now);
+  return { secrets: current === undefined ? undefined : [current, ...previous], apiKey };
 }
 
 /** Seals every outbound secret and API key still stored in clear (rows from before encryption); safe to run at every start. */

@@ -1,4 +1,19 @@
+import type { SecretBox } from "../crypto/secret-box.js";
 import { sql, type Queryable } from "../db/sql.js";
+
+/** The sealed secrets of a row that signs: the current one, and the one it replaced until previous_secret_expires_at. */
+export interface RotatingSecrets {
+  secret: string | null;
+  previous_secret: string | null;
+  previous_secret_expires_at: Date | null;
+}
+
+/** The row's secrets in force at `now`, opened: the current one, then the previous one while its grace period lasts. */
+export function secretsInForce(row: RotatingSecrets, box: SecretBox, now = new Date()): string[] {
+  const secrets = row.secret ? [box.open(row.secret)] : [];
+  if (row.previous_secret && row.previous_secret_expires_at && row.previous_secret_expires_at > now) secrets.push(box.open(row.previous_secret));
+  return secrets;
+}
 
 /**
  * Makes `sealedSecret` the row's signing secret. The one it replaces keeps working `graceSeconds` more

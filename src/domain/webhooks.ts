@@ -62,15 +62,6 @@ export async function findWebhookForReceive(db: Queryable, id: string): Promise<
   return result.rows[0];
 }
 
-/** The secrets a delivery may be signed with now: the current one, and the previous one during its grace period. */
-export function acceptedSecrets(webhook: Webhook, box: SecretBox, now = new Date()): string[] {
-  const secrets = webhook.secret ? [box.open(webhook.secret)] : [];
-  if (webhook.previous_secret && webhook.previous_secret_expires_at && webhook.previous_secret_expires_at > now) {
-    secrets.push(box.open(webhook.previous_secret));
-  }
-  return secrets;
-}
-
 export async function listWebhooks(db: Queryable, orgId: string, page: PageRequest): Promise<Page<WebhookView>> {
   const query = pageQuery(
     { select: "SELECT * FROM webhooks", where: ["org_id = $1", "deleted_at IS NULL"], params: [orgId] },
