@@ -1,20 +1,14 @@
-import { randomBytes } from "node:crypto";
 import type { DataSource, EntityManager } from "typeorm";
 import type { SecretBox } from "../crypto/secret-box.js";
 import type { OutboundWebhook } from "../db/entities/outbound-webhook.js";
 import { sealClearSecrets } from "../db/seal-clear-secrets.js";
 import { sql, type Queryable } from "../db/sql.js";
-import { rotateSecret, secretsInForce, type RotatingSecrets } from "./secret-rotation.js";
+import { newWebhookSecret, rotateSecret, secretsInForce, type RotatingSecrets } from "./secret-rotation.js";
 import { vetUrl, type UrlGuard } from "../outbound/url-guard.js";
 import { NotFoundError, ValidationError } from "./errors.js";
 import { abandonWaitingDeliveries, DELETED, INACTIVE } from "./outbound-deliveries.js";
 import { normalizeOutboundEvents } from "./outbound-events.js";
 import { pageQuery, toPage, type Page, type PageRequest } from "./pagination.js";
-
-/** `whsec_` + base64 of 32 random bytes: the form Standard Webhooks libraries take, decoding the key from it. */
-export function newOutboundSecret(): string {
-  return `whsec_${randomBytes(32).toString("base64")}`;
-}
 
 /** A subscription as the API shows it: never its secrets or its API key. */
 export type OutboundWebhookView = Omit<OutboundWebhook, "secret" | "previous_secret" | "previous_secret_expires_at" | "api_key" | "deleted_at"> & {
@@ -72,7 +66,7 @@ export async function createOutboundWebhook(
   const events = normalizeOutboundEvents(input.events);
   if (input.teamId) await assertTeamInOrg(db, input.orgId, input.teamId);
   const url = await checkedUrl(guard, input.url);
-  const secret = newOutboundSecret();
+  const secret = newWebhookSecret();
   const result = await sql<OutboundWebhook>(
     db,
     `INSERT INTO outbound_webhooks (org_id, team_id, url, events, secret, api_key, active)
@@ -194,7 +188,7 @@ export async function regenerateOutboundSecret(
 ): Promise<{ id: string; secret: string }> {
   return db.transaction(async (manager) => {
     const webhook = await lockOutboundWebhook(manager, orgId, id);
-    const secret = newOutboundSecret();
+    const secret = newWebhookSecret();
     await rotateSecret(manager, "outbound_webhooks", webhook.id, box.seal(secret), graceSeconds);
     return { id: webhook.id, secret };
   });

@@ -1,5 +1,15 @@
+import { randomBytes } from "node:crypto";
 import type { SecretBox } from "../crypto/secret-box.js";
 import { sql, type Queryable } from "../db/sql.js";
+
+/**
+ * A new secret for an inbound or outbound webhook: `whsec_` + base64 of 32 random bytes, the form Standard
+ * Webhooks libraries take. Secrets made before in hex keep working: inbound HMACs and X-Entourage-Signature
+ * key on the whole text, and the Standard Webhooks key of a hex secret is still one fixed key.
+ */
+export function newWebhookSecret(): string {
+  return `whsec_${randomBytes(32).toString("base64")}`;
+}
 
 /** The sealed secrets of a row that signs: the current one, and the one it replaced until previous_secret_expires_at. */
 export interface RotatingSecrets {

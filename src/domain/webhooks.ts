@@ -1,19 +1,14 @@
-import { randomBytes } from "node:crypto";
 import type { DataSource, EntityManager } from "typeorm";
 import type { Webhook, WebhookConfig } from "../db/entities/webhook.js";
 import type { SecretBox } from "../crypto/secret-box.js";
 import { sealClearSecrets } from "../db/seal-clear-secrets.js";
 import { sql, type Queryable } from "../db/sql.js";
-import { rotateSecret } from "./secret-rotation.js";
+import { newWebhookSecret, rotateSecret } from "./secret-rotation.js";
 import { ConflictError, NotFoundError, ValidationError } from "./errors.js";
 import { normalizeEvents } from "./event-types.js";
 import { pageQuery, toPage, type Page, type PageRequest } from "./pagination.js";
 
 export const WEBHOOK_PROVIDERS = ["github", "github_app", "custom"] as const;
-
-export function newWebhookSecret(): string {
-  return `whsec_${randomBytes(32).toString("hex")}`;
-}
 
 /** A webhook as the API shows it: never its secret. */
 export type WebhookView = Omit<Webhook, "secret" | "previous_secret" | "previous_secret_expires_at" | "deleted_at">;

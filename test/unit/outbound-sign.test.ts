@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@jest/globals";
 import { Webhook, WebhookVerificationError } from "standardwebhooks";
-import { newOutboundSecret } from "../../src/domain/outbound-webhooks.js";
+import { newWebhookSecret } from "../../src/domain/secret-rotation.js";
 import { entourageSignature, signNotification, standardWebhookContent, standardWebhookKey, standardWebhookSignature } from "../../src/outbound/sign.js";
 
 const GUIDE_BODY = '{"event":"task.completed","task_id":601,"team_id":"team-uuid","timestamp":"2026-02-27T14:30:00Z"}';
@@ -100,7 +100,7 @@ describe("signNotification", () => {
   });
 
   it("is verified by the unmodified Standard Webhooks library with either secret during a grace period, and by no other", () => {
-    const [current, previous, other] = [newOutboundSecret(), newOutboundSecret(), newOutboundSecret()];
+    const [current, previous, other] = [newWebhookSecret(), newWebhookSecret(), newWebhookSecret()];
     const now = Math.floor(Date.now() / 1000);
     const headers: Record<string, string> = { ...signNotification([current, previous], ID, now, GUIDE_BODY) };
     expect(libraryVerdict(current, GUIDE_BODY, headers)).toEqual(JSON.parse(GUIDE_BODY));
@@ -113,12 +113,12 @@ describe("signNotification", () => {
   });
 });
 
-describe("newOutboundSecret", () => {
+describe("newWebhookSecret", () => {
   it("is whsec_ and base64 of 32 random bytes, a secret the Standard Webhooks library takes as it is", () => {
-    const secret = newOutboundSecret();
+    const secret = newWebhookSecret();
     expect(secret).toMatch(/^whsec_[A-Za-z0-9+/]{43}=$/);
     expect(standardWebhookKey(secret)).toHaveLength(32);
-    expect(newOutboundSecret()).not.toBe(secret);
+    expect(newWebhookSecret()).not.toBe(secret);
     expect(() => new Webhook(secret)).not.toThrow();
   });
 });
