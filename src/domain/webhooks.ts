@@ -1,6 +1,7 @@
 import type { DataSource, EntityManager } from "typeorm";
 import type { Webhook, WebhookConfig } from "../db/entities/webhook.js";
 import type { SecretBox } from "../crypto/secret-box.js";
+import { isUuid } from "../db/is-uuid.js";
 import { sealClearSecrets } from "../db/seal-clear-secrets.js";
 import { sql, type Queryable } from "../db/sql.js";
 import { newWebhookSecret, rotateSecret } from "./secret-rotation.js";
@@ -51,8 +52,9 @@ export async function getWebhook(db: Queryable, orgId: string, id: string, optio
   return result.rows[0];
 }
 
-/** A webhook found by id alone, for its receive endpoint (authenticated by its signature, not a key). */
+/** A webhook found by id alone, for its receive endpoint (authenticated by its signature, not a key); none for an id that is no uuid. */
 export async function findWebhookForReceive(db: Queryable, id: string): Promise<Webhook | undefined> {
+  if (!isUuid(id)) return undefined;
   const result = await sql<Webhook>(db, "SELECT * FROM webhooks WHERE id = $1 AND deleted_at IS NULL", [id]);
   return result.rows[0];
 }

@@ -11,8 +11,7 @@ export async function webhookReceiveRoutes(app: FastifyInstance, opts: { deps: I
   keepRawBody(app);
   app.post<{ Params: { id: string } }>("/api/v1/webhooks/:id/receive", async (request, reply) => {
     const { id } = request.params;
-    // Only a well-formed uuid reaches the uuid column: "-".repeat(36) would make Postgres fail the query.
-    const webhook = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id) ? await findWebhookForReceive(opts.deps.db, id) : undefined;
+    const webhook = await findWebhookForReceive(opts.deps.db, id);
     if (!webhook || webhook.provider === "github_app") throw new NotFoundError(`webhook ${id}`);
     if (!webhook.active) throw new GoneError(`webhook ${id} is inactive`);
     const result = await ingest(opts.deps, { name: webhook.id, secrets: secretsInForce(webhook, opts.box), webhook }, {
