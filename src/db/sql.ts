@@ -19,7 +19,7 @@ export async function sql<T = Record<string, unknown>>(db: Queryable, text: stri
   }
 }
 
-/** Postgres error code of a failed query, if any (23505 is a unique violation). */
+/** Error code of a failed query, if any: Postgres's (23505 is a unique violation) or the driver's socket error (ECONNREFUSED). */
 export function pgErrorCode(error: unknown): string | undefined {
   const e = error as { code?: unknown; driverError?: { code?: unknown } };
   const code = e?.driverError?.code ?? e?.code;
