@@ -258,6 +258,12 @@ export interface ClientConfig {
   dataDir: string;
 }
 
+/** How a process on this machine reaches the server listening on host:port: a wildcard address is reached on loopback. */
+export function localUrl(host: string | undefined, port: number): string {
+  const local = !host || host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host;
+  return `http://${local.includes(":") ? `[${local}]` : local}:${port}`;
+}
+
 export function loadClientConfig(env: Record<string, string | undefined> = process.env): ClientConfig {
   const parsed = clientEnvSchema.safeParse(env);
   if (!parsed.success) {
@@ -265,8 +271,7 @@ export function loadClientConfig(env: Record<string, string | undefined> = proce
     throw new ConfigError(`${issue.path.join(".")}: ${issue.message}`);
   }
   const { PORT, HOST, DATA_DIR, ENTOURAGE_API_KEY } = parsed.data;
-  const host = !HOST || HOST === "0.0.0.0" || HOST === "::" ? "127.0.0.1" : HOST;
-  return { url: `http://${host.includes(":") ? `[${host}]` : host}:${PORT}`, apiKey: ENTOURAGE_API_KEY, dataDir: DATA_DIR };
+  return { url: localUrl(HOST, PORT), apiKey: ENTOURAGE_API_KEY, dataDir: DATA_DIR };
 }
 
 /** The server's own secrets: the embedded default generates them into DATA_DIR, a real deployment must set them. */
