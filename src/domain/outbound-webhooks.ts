@@ -2,6 +2,7 @@ import type { DataSource, EntityManager } from "typeorm";
 import type { SecretBox } from "../crypto/secret-box.js";
 import type { OutboundWebhook } from "../db/entities/outbound-webhook.js";
 import { sealClearSecrets } from "../db/seal-clear-secrets.js";
+import { SetList } from "../db/set-list.js";
 import { sql, type Queryable } from "../db/sql.js";
 import { newWebhookSecret, rotateSecret, secretsInForce, type RotatingSecrets } from "./secret-rotation.js";
 import { vetUrl, type UrlGuard } from "../outbound/url-guard.js";
@@ -134,25 +135,15 @@ export async function updateOutboundWebhook(
   return db.transaction(async (manager) => {
     const webhook = await lockOutboundWebhook(manager, orgId, id);
     if (changes.teamId) await assertTeamInOrg(manager, orgId, changes.teamId);
-    const assignments: string[] = [];
     const params: unknown[] = [webhook.id];
-    const assign = (column: string, value: unknown) => {
-      params.push(value);
-      assignments.push(`${column} = $${params.length}`);
-    };
-    if (url !== undefined) assign("url", url);
-    if (events !== undefined) assign("events", events);
-    if (changes.teamId !== undefined) assign("team_id", changes.teamId);
-    if (changes.apiKey !== undefined) assign("api_key", changes.apiKey === null ? null : box.seal(changes.apiKey));
-    if (changes.active !== undefined) assign("active", changes.active);
-    if (changes.active === true && !webhook.active) {
-      assignments.push("disabled_at = NULL", "disabled_reason = NULL", "failing_since = NULL");
-    }
-    const updated = await sql<OutboundWebhook>(
-      manager,
-      `UPDATE outbound_webhooks SET ${[...assignments, "updated_at = now()"].join(", ")} WHERE id = $1 RETURNING *`,
-      params,
-    );
+    const set = new SetList(params);
+    if (url !== undefined) set.set("url", url);
+    if (events !== undefined) set.set("events", events);
+    if (changes.teamId !== undefined) set.set("team_id", changes.teamId);
+    if (changes.apiKey !== undefined) set.set("api_key", changes.apiKey === null ? null : box.seal(changes.apiKey));
+    if (changes.active !== undefined) set.set("active", changes.active);
+    if (changes.active === true && !webhook.active) set.add("disabled_at = NULL, disabled_reason = NULL, failing_since = NULL");
+    const updated = await sql<OutboundWebhook>(manager, `UPDATE outbound_webhooks SET ${set.toSql()} WHERE id = $1 RETURNING *`, params);
     if (changes.active === false && webhook.active) await abandonWaitingDeliveries(manager, webhook.id, INACTIVE);
     return updated.rows[0]!;
   });

@@ -3,6 +3,7 @@ import type { Webhook, WebhookConfig } from "../db/entities/webhook.js";
 import type { SecretBox } from "../crypto/secret-box.js";
 import { isUuid } from "../db/is-uuid.js";
 import { sealClearSecrets } from "../db/seal-clear-secrets.js";
+import { SetList } from "../db/set-list.js";
 import { sql, type Queryable } from "../db/sql.js";
 import { newWebhookSecret, rotateSecret } from "./secret-rotation.js";
 import { ConflictError, NotFoundError, ValidationError } from "./errors.js";
@@ -104,26 +105,15 @@ export async function updateWebhook(db: DataSource, orgId: string, id: string, c
     const webhook = await lockWebhook(manager, orgId, id);
     if (webhook.provider === "github_app" && changes.name !== undefined) throw installationWebhookConflict(id, "its name cannot be changed");
     if (changes.teamId) await assertTeamInOrg(manager, orgId, changes.teamId);
-    const assignments: string[] = [];
     const params: unknown[] = [webhook.id];
-    const assign = (column: string, value: unknown) => {
-      params.push(value);
-      assignments.push(`${column} = $${params.length}`);
-    };
-    if (changes.name !== undefined) assign("name", changes.name);
-    if (changes.teamId !== undefined) assign("team_id", changes.teamId);
-    if (events !== undefined) assign("events", events);
-    if (changes.active !== undefined) assign("active", changes.active);
-    if (changes.config !== undefined) assign("config", JSON.stringify(changes.config));
-    if (changes.configPatch !== undefined) {
-      params.push(JSON.stringify(changes.configPatch));
-      assignments.push(`config = config || $${params.length}::jsonb`);
-    }
-    const updated = await sql<Webhook>(
-      manager,
-      `UPDATE webhooks SET ${[...assignments, "updated_at = now()"].join(", ")} WHERE id = $1 RETURNING *`,
-      params,
-    );
+    const set = new SetList(params);
+    if (changes.name !== undefined) set.set("name", changes.name);
+    if (changes.teamId !== undefined) set.set("team_id", changes.teamId);
+    if (events !== undefined) set.set("events", events);
+    if (changes.active !== undefined) set.set("active", changes.active);
+    if (changes.config !== undefined) set.set("config", JSON.stringify(changes.config));
+    if (changes.configPatch !== undefined) set.add(`config = config || ${set.param(JSON.stringify(changes.configPatch))}::jsonb`);
+    const updated = await sql<Webhook>(manager, `UPDATE webhooks SET ${set.toSql()} WHERE id = $1 RETURNING *`, params);
     return updated.rows[0]!;
   });
 }
