@@ -179,8 +179,6 @@ export async function regenerateOutboundSecret(
 ): Promise<{ id: string; secret: string }> {
   return db.transaction(async (manager) => {
     const webhook = await lockOutboundWebhook(manager, orgId, id);
-    const secret = newWebhookSecret();
-    await rotateSecret(manager, "outbound_webhooks", webhook.id, box.seal(secret), graceSeconds);
-    return { id: webhook.id, secret };
+    return { id: webhook.id, secret: await rotateSecret(manager, box, "outbound_webhooks", webhook.id, graceSeconds) };
   });
 }

@@ -26,10 +26,11 @@ export function secretsInForce(row: RotatingSecrets, box: SecretBox, now = new D
 }
 
 /**
- * Makes `sealedSecret` the row's signing secret. The one it replaces keeps working `graceSeconds` more
- * (none for 0); any older one stops at once. `table` is the caller's constant, never input.
+ * Makes a new secret the row's signing secret and returns it in clear (it is stored sealed). The one it replaces
+ * keeps working `graceSeconds` more (none for 0); any older one stops at once. `table` is the caller's constant, never input.
  */
-export async function rotateSecret(db: Queryable, table: "webhooks" | "outbound_webhooks", id: string, sealedSecret: string, graceSeconds: number): Promise<void> {
+export async function rotateSecret(db: Queryable, box: SecretBox, table: "webhooks" | "outbound_webhooks", id: string, graceSeconds: number): Promise<string> {
+  const secret = newWebhookSecret();
   await sql(
     db,
     `UPDATE ${table}
@@ -38,6 +39,7 @@ export async function rotateSecret(db: Queryable, table: "webhooks" | "outbound_
             previous_secret_expires_at = CASE WHEN $3::integer > 0 THEN clock_timestamp() + make_interval(secs => $3::integer) END,
             updated_at = now()
       WHERE id = $1`,
-    [id, sealedSecret, graceSeconds],
+    [id, box.seal(secret), graceSeconds],
   );
+  return secret;
 }

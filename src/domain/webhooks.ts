@@ -155,9 +155,7 @@ export async function regenerateWebhookSecret(
   return db.transaction(async (manager) => {
     const webhook = await lockWebhook(manager, orgId, id);
     if (webhook.provider === "github_app") throw installationWebhookConflict(id, "its deliveries are signed with the App's own secret");
-    const secret = newWebhookSecret();
-    await rotateSecret(manager, "webhooks", webhook.id, box.seal(secret), graceSeconds);
-    return { id: webhook.id, secret };
+    return { id: webhook.id, secret: await rotateSecret(manager, box, "webhooks", webhook.id, graceSeconds) };
   });
 }
 
