@@ -99,61 +99,6 @@ export interface GitHubAppCredentials {
   webhookSecret: string;
 }
 
-export interface Config {
-  port: number;
-  host: string;
-  /** Unset: the embedded database (PGlite) in dataDir. */
-  databaseUrl?: string;
-  /** Unset: the in-process queue. */
-  redisUrl?: string;
-  /** Unset while the GitHub App is not registered yet. */
-  app?: GitHubAppCredentials;
-  /** The GitHub API base URL (GitHub Enterprise Server when GHE_HOST is set). */
-  githubBaseUrl?: string;
-  /** GitHub's web address: https://github.com, or the GitHub Enterprise Server. */
-  githubUrl: string;
-  /** The public address of the web process, without a trailing slash; unset: taken from each request. */
-  baseUrl?: string;
-  /** A smee.io channel whose deliveries are forwarded to the local App endpoint (development). */
-  webhookProxyUrl?: string;
-  /** The .env file read at start-up, and written by the /setup flow. */
-  envFile: string;
-  role: Role;
-  dataDir: string;
-  logLevel: (typeof LOG_LEVELS)[number];
-  jwtSecret?: string;
-  /** AES-256-GCM key for secrets stored in the database. */
-  encryptionKey?: string;
-  /** Lifetime of the bearer tokens POST /api/v1/auth/token issues. */
-  jwtTtlSeconds: number;
-  queuePrefix: string;
-  workerConcurrency: number;
-  jobAttempts: number;
-  jobBackoffMs: number;
-  /** An agent that has not acknowledged its dispatched task by then is freed. */
-  dispatchAckTimeoutMs: number;
-  /** How long a worker reuses a repository's .github/entourage.yml before reading it again; 0: every delivery. */
-  repositorySettingsTtlMs: number;
-  sweepIntervalMs: number;
-  /** How often, and how far back, to ask GitHub for the App deliveries that never reached us. */
-  recoverIntervalMs: number;
-  recoverWindowMs: number;
-  /** Requests per window for one API key or, without a proven key, one client address. */
-  rateLimitMax: number;
-  rateLimitWindowMs: number;
-  /** Fastify's trustProxy: which peers' X-Forwarded-For is believed, so that clients behind a proxy are told apart. */
-  trustProxy: boolean | string[];
-  staleDeliveryMs: number;
-  /** Hosts outbound webhooks may reach on non-public addresses, and over http when loopback (development, tests). */
-  outboundAllowedHosts: string[];
-  /** Delay before an outbound notification's second attempt; each later one waits longer. */
-  outboundBackoffMs: number;
-  /** Time limit of one outbound attempt, connection to answer. */
-  outboundTimeoutMs: number;
-  /** A subscription with failures and no success for this long is turned off. */
-  outboundDisableAfterMs: number;
-}
-
 /** A configuration that cannot start; its message names the variable. */
 export class ConfigError extends Error {
   constructor(message: string) {
@@ -186,53 +131,80 @@ function appCredentials(env: z.infer<typeof envSchema>): GitHubAppCredentials | 
   return { appId: env.APP_ID!, privateKey: privateKey!, webhookSecret: env.WEBHOOK_SECRET! };
 }
 
-/** Reads the environment once into a typed configuration; throws ConfigError naming the first bad variable. */
-export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
-  const parsed = envSchema.safeParse(env);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new ConfigError(`${issue.path.join(".")}: ${issue.message}`);
-  }
-  const e = parsed.data;
+/** The environment turned into the configuration the app runs with; the one description of Config. */
+const configSchema = envSchema.transform((e, ctx) => {
   if (e.ROLE !== "all" && (!e.DATABASE_URL || !e.REDIS_URL)) {
-    throw new ConfigError(`${!e.DATABASE_URL ? "DATABASE_URL" : "REDIS_URL"}: required when ROLE=${e.ROLE} (separate processes share PostgreSQL and Redis)`);
+    const missing = !e.DATABASE_URL ? "DATABASE_URL" : "REDIS_URL";
+    ctx.addIssue({ code: "custom", path: [missing], message: `required when ROLE=${e.ROLE} (separate processes share PostgreSQL and Redis)` });
+    return z.NEVER;
   }
   const githubUrl = e.GHE_HOST ? `${e.GHE_PROTOCOL ?? "https"}://${e.GHE_HOST}` : "https://github.com";
   return {
     port: e.PORT,
     host: e.HOST ?? "0.0.0.0",
+    /** Unset: the embedded database (PGlite) in dataDir. */
     databaseUrl: e.DATABASE_URL,
+    /** Unset: the in-process queue. */
     redisUrl: e.REDIS_URL,
+    /** Unset while the GitHub App is not registered yet. */
     app: appCredentials(e),
+    /** The GitHub API base URL (GitHub Enterprise Server when GHE_HOST is set). */
     githubBaseUrl: e.GHE_HOST ? `${githubUrl}/api/v3` : undefined,
+    /** GitHub's web address: https://github.com, or the GitHub Enterprise Server. */
     githubUrl,
+    /** The public address of the web process, without a trailing slash; unset: taken from each request. */
     baseUrl: e.BASE_URL?.replace(/\/+$/, ""),
+    /** A smee.io channel whose deliveries are forwarded to the local App endpoint (development). */
     webhookProxyUrl: e.WEBHOOK_PROXY_URL,
+    /** The .env file read at start-up, and written by the /setup flow. */
     envFile: e.ENV_FILE,
     role: e.ROLE,
     dataDir: e.DATA_DIR,
     logLevel: e.LOG_LEVEL,
     jwtSecret: e.JWT_SECRET,
+    /** AES-256-GCM key for secrets stored in the database. */
     encryptionKey: e.ENCRYPTION_KEY,
+    /** Lifetime of the bearer tokens POST /api/v1/auth/token issues. */
     jwtTtlSeconds: e.JWT_TTL_SECONDS,
     queuePrefix: e.QUEUE_PREFIX,
     workerConcurrency: e.WORKER_CONCURRENCY,
     jobAttempts: e.JOB_ATTEMPTS,
     jobBackoffMs: e.JOB_BACKOFF_MS,
+    /** An agent that has not acknowledged its dispatched task by then is freed. */
     dispatchAckTimeoutMs: e.DISPATCH_ACK_TIMEOUT_MS,
+    /** How long a worker reuses a repository's .github/entourage.yml before reading it again; 0: every delivery. */
     repositorySettingsTtlMs: e.REPOSITORY_SETTINGS_TTL_MS,
     sweepIntervalMs: e.SWEEP_INTERVAL_MS,
+    /** How often, and how far back, to ask GitHub for the App deliveries that never reached us. */
     recoverIntervalMs: e.RECOVER_INTERVAL_MS,
     recoverWindowMs: e.RECOVER_WINDOW_MS,
+    /** Requests per window for one API key or, without a proven key, one client address. */
     rateLimitMax: e.RATE_LIMIT_MAX,
     rateLimitWindowMs: e.RATE_LIMIT_WINDOW_MS,
+    /** Fastify's trustProxy: which peers' X-Forwarded-For is believed, so that clients behind a proxy are told apart. */
     trustProxy: e.TRUST_PROXY,
     staleDeliveryMs: e.STALE_DELIVERY_MS,
+    /** Hosts outbound webhooks may reach on non-public addresses, and over http when loopback (development, tests). */
     outboundAllowedHosts: e.OUTBOUND_ALLOWED_HOSTS,
+    /** Delay before an outbound notification's second attempt; each later one waits longer. */
     outboundBackoffMs: e.OUTBOUND_BACKOFF_MS,
+    /** Time limit of one outbound attempt, connection to answer. */
     outboundTimeoutMs: e.OUTBOUND_TIMEOUT_MS,
+    /** A subscription with failures and no success for this long is turned off. */
     outboundDisableAfterMs: e.OUTBOUND_DISABLE_AFTER_MS,
   };
+});
+
+export type Config = z.output<typeof configSchema>;
+
+/** Reads the environment once into a typed configuration; throws ConfigError naming the first bad variable. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const parsed = configSchema.safeParse(env);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new ConfigError(`${issue.path.join(".")}: ${issue.message}`);
+  }
+  return parsed.data;
 }
 
 /**
@@ -258,6 +230,12 @@ export interface ClientConfig {
   dataDir: string;
 }
 
+/** How a process on this machine reaches the server listening on host:port: a wildcard address is reached on loopback. */
+export function localUrl(host: string | undefined, port: number): string {
+  const local = !host || host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host;
+  return `http://${local.includes(":") ? `[${local}]` : local}:${port}`;
+}
+
 export function loadClientConfig(env: Record<string, string | undefined> = process.env): ClientConfig {
   const parsed = clientEnvSchema.safeParse(env);
   if (!parsed.success) {
@@ -265,8 +243,7 @@ export function loadClientConfig(env: Record<string, string | undefined> = proce
     throw new ConfigError(`${issue.path.join(".")}: ${issue.message}`);
   }
   const { PORT, HOST, DATA_DIR, ENTOURAGE_API_KEY } = parsed.data;
-  const host = !HOST || HOST === "0.0.0.0" || HOST === "::" ? "127.0.0.1" : HOST;
-  return { url: `http://${host.includes(":") ? `[${host}]` : host}:${PORT}`, apiKey: ENTOURAGE_API_KEY, dataDir: DATA_DIR };
+  return { url: localUrl(HOST, PORT), apiKey: ENTOURAGE_API_KEY, dataDir: DATA_DIR };
 }
 
 /** The server's own secrets: the embedded default generates them into DATA_DIR, a real deployment must set them. */

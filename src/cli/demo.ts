@@ -1,7 +1,8 @@
-import { createHmac, randomBytes, randomUUID } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { ConfigError, loadClientConfig, loadEnvFile, type ClientConfig } from "../config.js";
+import { sha256Signature } from "../crypto/sha256-signature.js";
 import { ADMIN_KEY_FILE } from "../first-run.js";
 import { formatTable } from "./table.js";
 
@@ -78,11 +79,6 @@ function apiKeyOf(config: ClientConfig): string {
     throw new DemoError(`no API key: set ENTOURAGE_API_KEY, or run the demo where the app's DATA_DIR is (no ${file}; the first \`npm start\` writes it)`);
   }
   return readFileSync(file, "utf8").trim();
-}
-
-/** `sha256=<hex>`: the HMAC-SHA256 of the raw body under the webhook's secret, as GitHub signs (the guide's Python, in Node). */
-function signBody(secret: string, body: string): string {
-  return `sha256=${createHmac("sha256", secret).update(body, "utf8").digest("hex")}`;
 }
 
 function repositoryPayload(fullName: string) {
@@ -194,7 +190,7 @@ async function main(): Promise<boolean> {
       headers: {
         "x-github-event": event,
         "x-github-delivery": randomUUID(),
-        "x-hub-signature-256": signBody(webhook.secret, body),
+        "x-hub-signature-256": sha256Signature(webhook.secret, body),
       },
     });
     sent.push({ label, deliveryId: answer.delivery_id });

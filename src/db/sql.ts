@@ -18,10 +18,3 @@ export async function sql<T = Record<string, unknown>>(db: Queryable, text: stri
     if (!manager.queryRunner) await runner.release();
   }
 }
-
-/** Postgres error code of a failed query, if any (23505 is a unique violation). */
-export function pgErrorCode(error: unknown): string | undefined {
-  const e = error as { code?: unknown; driverError?: { code?: unknown } };
-  const code = e?.driverError?.code ?? e?.code;
-  return typeof code === "string" ? code : undefined;
-}

@@ -1,6 +1,8 @@
 import type { DataSource } from "typeorm";
 import type { Agent, AgentRole, AgentStatus } from "../db/entities/agent.js";
-import { pgErrorCode, sql, type Queryable } from "../db/sql.js";
+import { SetList } from "../db/set-list.js";
+import { pgErrorCode } from "../db/pg-error-code.js";
+import { sql, type Queryable } from "../db/sql.js";
 import { ConflictError, NotFoundError } from "./errors.js";
 import { scheduleJob } from "./outbox.js";
 import { pageQuery, toPage, type Page, type PageRequest } from "./pagination.js";
@@ -100,17 +102,13 @@ export async function updateAgent(db: DataSource, orgId: string, id: string, cha
   const { status, ...fields } = changes;
   try {
     return await db.transaction(async (manager) => {
-      const sets: string[] = [];
       const params: unknown[] = [id, orgId];
-      const set = (column: string, value: unknown) => {
-        params.push(value);
-        sets.push(`${column} = $${params.length}`);
-      };
-      if (fields.name !== undefined) set("name", fields.name);
-      if (fields.role !== undefined) set("role", fields.role);
-      if (fields.config !== undefined) set("config", JSON.stringify(fields.config));
-      let agent = sets.length > 0
-        ? (await sql<Agent>(manager, `UPDATE agents SET ${sets.join(", ")}, updated_at = now() WHERE id = $1 AND org_id = $2 RETURNING *`, params)).rows[0]
+      const set = new SetList(params);
+      if (fields.name !== undefined) set.set("name", fields.name);
+      if (fields.role !== undefined) set.set("role", fields.role);
+      if (fields.config !== undefined) set.set("config", JSON.stringify(fields.config));
+      let agent = !set.isEmpty
+        ? (await sql<Agent>(manager, `UPDATE agents SET ${set.toSql()} WHERE id = $1 AND org_id = $2 RETURNING *`, params)).rows[0]
         : await getAgent(manager, orgId, id);
       if (!agent) throw new NotFoundError(`agent ${id}`);
       if (status !== undefined) agent = await setAgentStatus(manager, orgId, id, status);

@@ -3,6 +3,8 @@ import type { Agent } from "../db/entities/agent.js";
 import type { Task } from "../db/entities/task.js";
 import { sql, type Queryable } from "../db/sql.js";
 import { scheduleJob } from "./outbox.js";
+import { PRIORITY_ORDER } from "./priorities.js";
+import { FINISHED } from "./task-states.js";
 import { recordTaskEvent, SYSTEM_ACTOR, type Actor } from "./task-events.js";
 
 /** Engineers first, then the agent idle the longest, ties by name; locked rows belong to another assignment. */
@@ -13,11 +15,11 @@ const NEXT_IDLE_AGENT = `
    LIMIT 1
    FOR UPDATE SKIP LOCKED`;
 
-/** The most urgent waiting task first, then the oldest. */
+/** The most urgent waiting task first (`$2` is PRIORITY_ORDER), then the oldest. */
 const NEXT_WAITING_TASK = `
   SELECT * FROM tasks
    WHERE team_id = $1 AND status = 'todo' AND assignee_id IS NULL AND auto_assign
-   ORDER BY CASE priority WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'medium' THEN 2 ELSE 3 END, created_at, id
+   ORDER BY array_position($2::text[], priority), created_at, id
    LIMIT 1
    FOR UPDATE SKIP LOCKED`;
 
@@ -75,7 +77,7 @@ export async function assignIfIdleAgent(manager: EntityManager, task: Task): Pro
 
 /** Pairs one idle agent with one waiting task of the team; false when no pair is free. */
 export async function assignOne(manager: EntityManager, teamId: string): Promise<boolean> {
-  const task = (await sql<Task>(manager, NEXT_WAITING_TASK, [teamId])).rows[0];
+  const task = (await sql<Task>(manager, NEXT_WAITING_TASK, [teamId, PRIORITY_ORDER])).rows[0];
   if (!task) return false;
   const agent = (await sql<Agent>(manager, NEXT_IDLE_AGENT, [teamId])).rows[0];
   if (!agent) return false;
@@ -92,9 +94,9 @@ export async function releaseAgent(db: Queryable, agentId: string): Promise<void
     db,
     `UPDATE agents SET status = 'idle', idle_since = now(), updated_at = now()
       WHERE id = $1 AND status = 'working'
-        AND NOT EXISTS (SELECT 1 FROM tasks WHERE assignee_id = $1 AND status NOT IN ('done', 'cancelled', 'archived'))
+        AND NOT EXISTS (SELECT 1 FROM tasks WHERE assignee_id = $1 AND status <> ALL($2::text[]))
       RETURNING *`,
-    [agentId],
+    [agentId, FINISHED],
   );
   const agent = released.rows[0];
   if (agent) await scheduleJob(db, "assign", { teamId: agent.team_id });

@@ -47,8 +47,8 @@ export async function expireDispatch(db: DataSource, taskId: number, round: numb
       manager,
       `UPDATE agents SET status = 'paused', idle_since = NULL, updated_at = now()
         WHERE id = $1 AND status = 'working'
-          AND NOT EXISTS (SELECT 1 FROM tasks WHERE assignee_id = $1 AND status NOT IN ('done', 'cancelled', 'archived'))`,
-      [agentId],
+          AND NOT EXISTS (SELECT 1 FROM tasks WHERE assignee_id = $1 AND status <> ALL($2::text[]))`,
+      [agentId, FINISHED],
     );
     await scheduleJob(manager, "assign", { teamId: freed.team_id });
     return true;

@@ -1,6 +1,8 @@
 import type { Organization } from "../db/entities/organization.js";
 import type { Team } from "../db/entities/team.js";
-import { pgErrorCode, sql, type Queryable } from "../db/sql.js";
+import { SetList } from "../db/set-list.js";
+import { pgErrorCode } from "../db/pg-error-code.js";
+import { sql, type Queryable } from "../db/sql.js";
 import { ConflictError, NotFoundError } from "./errors.js";
 
 /** Creates the organization if its slug is new; sets github_login when given. */
@@ -54,18 +56,12 @@ export interface OrganizationChanges {
 /** Changes the caller's own organization; a github_login another organization holds (any case) is a conflict. */
 export async function updateOrganization(db: Queryable, orgId: string, id: string, changes: OrganizationChanges): Promise<Organization> {
   if (id !== orgId) throw new NotFoundError(`organization ${id}`);
-  const sets = ["updated_at = now()"];
   const params: unknown[] = [id];
-  if (changes.name !== undefined) {
-    params.push(changes.name);
-    sets.push(`name = $${params.length}`);
-  }
-  if (changes.githubLogin !== undefined) {
-    params.push(changes.githubLogin);
-    sets.push(`github_login = $${params.length}`);
-  }
+  const set = new SetList(params);
+  if (changes.name !== undefined) set.set("name", changes.name);
+  if (changes.githubLogin !== undefined) set.set("github_login", changes.githubLogin);
   try {
-    const result = await sql<Organization>(db, `UPDATE organizations SET ${sets.join(", ")} WHERE id = $1 RETURNING *`, params);
+    const result = await sql<Organization>(db, `UPDATE organizations SET ${set.toSql()} WHERE id = $1 RETURNING *`, params);
     if (!result.rows[0]) throw new NotFoundError(`organization ${id}`);
     return result.rows[0];
   } catch (error) {

@@ -1,20 +1,15 @@
-import { randomBytes } from "node:crypto";
 import type { DataSource, EntityManager } from "typeorm";
 import type { SecretBox } from "../crypto/secret-box.js";
 import type { OutboundWebhook } from "../db/entities/outbound-webhook.js";
 import { sealClearSecrets } from "../db/seal-clear-secrets.js";
+import { SetList } from "../db/set-list.js";
 import { sql, type Queryable } from "../db/sql.js";
-import { rotateSecret } from "./secret-rotation.js";
+import { newWebhookSecret, rotateSecret, secretsInForce, type RotatingSecrets } from "./secret-rotation.js";
 import { NotFoundError } from "./errors.js";
 import { abandonWaitingDeliveries, DELETED, INACTIVE } from "./outbound-deliveries.js";
 import { normalizeOutboundEvents } from "./outbound-events.js";
 import { pageQuery, toPage, type Page, type PageRequest } from "./pagination.js";
 import { assertTeamOfOrg } from "./teams.js";
-
-/** `whsec_` + base64 of 32 random bytes: the form Standard Webhooks libraries take, decoding the key from it. */
-export function newOutboundSecret(): string {
-  return `whsec_${randomBytes(32).toString("base64")}`;
-}
 
 /** A subscription as the API shows it: never its secrets or its API key. */
 export type OutboundWebhookView = Omit<OutboundWebhook, "secret" | "previous_secret" | "previous_secret_expires_at" | "api_key" | "deleted_at"> & {
@@ -33,16 +28,10 @@ export interface OutboundCredentials {
 }
 
 /** The subscription's secrets and API key, opened from how they are stored. */
-export function openCredentials(
-  webhook: Pick<OutboundWebhook, "secret" | "previous_secret" | "previous_secret_expires_at" | "api_key">,
-  box: SecretBox,
-  now = new Date(),
-): OutboundCredentials {
+export function openCredentials(webhook: RotatingSecrets & Pick<OutboundWebhook, "api_key">, box: SecretBox, now = new Date()): OutboundCredentials {
   const apiKey = webhook.api_key === null ? null : box.open(webhook.api_key);
-  if (!webhook.secret) return { secrets: undefined, apiKey };
-  const live = webhook.previous_secret && webhook.previous_secret_expires_at && webhook.previous_secret_expires_at > now;
-  const current = box.open(webhook.secret);
-  return { secrets: live ? [current, box.open(webhook.previous_secret!)] : [current], apiKey };
+  const [current, ...previous] = secretsInForce(webhook, box, now);
+  return { secrets: current === undefined ? undefined : [current, ...previous], apiKey };
 }
 
 /** Seals every outbound secret and API key still stored in clear (rows from before encryption); safe to run at every start. */
@@ -74,7 +63,7 @@ export async function createOutboundWebhook(
   const events = normalizeOutboundEvents(input.events);
   if (input.teamId) await assertTeamOfOrg(db, input.orgId, input.teamId, "in_body");
   const url = await checkUrl(input.url);
-  const secret = newOutboundSecret();
+  const secret = newWebhookSecret();
   const result = await sql<OutboundWebhook>(
     db,
     `INSERT INTO outbound_webhooks (org_id, team_id, url, events, secret, api_key, active)
@@ -142,25 +131,15 @@ export async function updateOutboundWebhook(
   return db.transaction(async (manager) => {
     const webhook = await lockOutboundWebhook(manager, orgId, id);
     if (changes.teamId) await assertTeamOfOrg(manager, orgId, changes.teamId, "in_body");
-    const assignments: string[] = [];
     const params: unknown[] = [webhook.id];
-    const assign = (column: string, value: unknown) => {
-      params.push(value);
-      assignments.push(`${column} = $${params.length}`);
-    };
-    if (url !== undefined) assign("url", url);
-    if (events !== undefined) assign("events", events);
-    if (changes.teamId !== undefined) assign("team_id", changes.teamId);
-    if (changes.apiKey !== undefined) assign("api_key", changes.apiKey === null ? null : box.seal(changes.apiKey));
-    if (changes.active !== undefined) assign("active", changes.active);
-    if (changes.active === true && !webhook.active) {
-      assignments.push("disabled_at = NULL", "disabled_reason = NULL", "failing_since = NULL");
-    }
-    const updated = await sql<OutboundWebhook>(
-      manager,
-      `UPDATE outbound_webhooks SET ${[...assignments, "updated_at = now()"].join(", ")} WHERE id = $1 RETURNING *`,
-      params,
-    );
+    const set = new SetList(params);
+    if (url !== undefined) set.set("url", url);
+    if (events !== undefined) set.set("events", events);
+    if (changes.teamId !== undefined) set.set("team_id", changes.teamId);
+    if (changes.apiKey !== undefined) set.set("api_key", changes.apiKey === null ? null : box.seal(changes.apiKey));
+    if (changes.active !== undefined) set.set("active", changes.active);
+    if (changes.active === true && !webhook.active) set.add("disabled_at = NULL, disabled_reason = NULL, failing_since = NULL");
+    const updated = await sql<OutboundWebhook>(manager, `UPDATE outbound_webhooks SET ${set.toSql()} WHERE id = $1 RETURNING *`, params);
     if (changes.active === false && webhook.active) await abandonWaitingDeliveries(manager, webhook.id, INACTIVE);
     return updated.rows[0]!;
   });
@@ -183,6 +162,7 @@ export async function deleteOutboundWebhook(db: DataSource, orgId: string, id: s
   });
 }
 
+// jscpd:ignore-start: regenerateWebhookSecret is this verb on the other resource; only the parameters are alike.
 /**
  * Replaces the signing secret. The one it replaces keeps signing too (a second webhook-signature value)
  * for `graceSeconds` (none by default), so receivers can switch without missing a notification.
@@ -196,8 +176,7 @@ export async function regenerateOutboundSecret(
 ): Promise<{ id: string; secret: string }> {
   return db.transaction(async (manager) => {
     const webhook = await lockOutboundWebhook(manager, orgId, id);
-    const secret = newOutboundSecret();
-    await rotateSecret(manager, "outbound_webhooks", webhook.id, box.seal(secret), graceSeconds);
-    return { id: webhook.id, secret };
+    return { id: webhook.id, secret: await rotateSecret(manager, box, "outbound_webhooks", webhook.id, graceSeconds) };
   });
 }
+// jscpd:ignore-end

@@ -1,3 +1,4 @@
+import { isUuid } from "../db/is-uuid.js";
 import { ValidationError } from "./errors.js";
 
 export const MAX_PAGE_SIZE = 200;
@@ -35,10 +36,9 @@ export function decodeCursor(cursor: string): Cursor {
   }
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const castable: Record<"uuid" | "integer", (id: string) => boolean> = {
   integer: (id) => /^\d{1,10}$/.test(id) && Number(id) <= 2_147_483_647,
-  uuid: (id) => UUID.test(id),
+  uuid: isUuid,
 };
 
 /**

@@ -1,7 +1,7 @@
-import type { TaskPriority } from "../db/entities/task.js";
+import { TASK_PRIORITIES, type TaskPriority } from "../db/entities/task.js";
 
-/** Highest first: when labels match several, the highest wins. */
-const RANK: readonly TaskPriority[] = ["critical", "high", "medium", "low"];
+/** Highest first: when labels match several the highest wins, and waiting tasks are handed out in this order. */
+export const PRIORITY_ORDER: readonly TaskPriority[] = TASK_PRIORITIES;
 
 export const DEFAULT_LABEL_PRIORITIES: Readonly<Record<string, TaskPriority>> = {
   critical: "critical",
@@ -25,7 +25,7 @@ export function priorityFromLabels(
   let best: TaskPriority | undefined;
   for (const label of labels) {
     const priority = table[label.trim().toLowerCase()];
-    if (priority && (best === undefined || RANK.indexOf(priority) < RANK.indexOf(best))) best = priority;
+    if (priority && (best === undefined || PRIORITY_ORDER.indexOf(priority) < PRIORITY_ORDER.indexOf(best))) best = priority;
   }
   return best ?? "medium";
 }

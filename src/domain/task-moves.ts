@@ -69,10 +69,10 @@ export async function moveLockedTask(manager: EntityManager, task: Task, to: Tas
   const moved = (await sql<Task>(
     manager,
     `UPDATE tasks SET status = $2, updated_at = now(),
-            completed_at = CASE WHEN $2 IN ('done', 'cancelled') THEN now() WHEN $2 = 'archived' THEN completed_at ELSE NULL END,
+            completed_at = CASE WHEN $2 = 'archived' THEN completed_at WHEN $2 = ANY($3::text[]) THEN now() ELSE NULL END,
             acknowledged_at = CASE WHEN $2 = 'in_progress' THEN COALESCE(acknowledged_at, now()) ELSE acknowledged_at END
       WHERE id = $1 RETURNING *`,
-    [task.id, to],
+    [task.id, to, FINISHED],
   )).rows[0]!;
   await recordTaskEvent(manager, moved, { type: "task.status_changed", from, to, actor, data: options.system ? { system: true } : {} });
 
@@ -90,10 +90,10 @@ async function closeParentIfFinished(manager: EntityManager, parentId: number): 
   if (FINISHED.includes(parent.status)) return;
   const children = await sql<{ open: number; done: number }>(
     manager,
-    `SELECT count(*) FILTER (WHERE t.status NOT IN ('done', 'cancelled', 'archived'))::integer AS open,
+    `SELECT count(*) FILTER (WHERE t.status <> ALL($2::text[]))::integer AS open,
             count(*) FILTER (WHERE ${countsAsDone("t")})::integer AS done
        FROM tasks t WHERE t.parent_id = $1`,
-    [parentId],
+    [parentId, FINISHED],
   );
   const { open, done } = children.rows[0]!;
   if (open === 0 && done > 0) await moveLockedTask(manager, parent, "done", SYSTEM_ACTOR, { system: true });

@@ -12,6 +12,7 @@ export const TRANSITIONS: Readonly<Record<TaskStatus, readonly TaskStatus[]>> = 
   archived: [],
 };
 
+/** Statuses a task no longer works in; SQL takes this list as a parameter (`status <> ALL($n::text[])`). */
 export const FINISHED: readonly TaskStatus[] = ["done", "cancelled", "archived"];
 
 export function canMove(from: TaskStatus, to: TaskStatus): boolean {

@@ -1,6 +1,7 @@
 import type { DataSource, EntityManager } from "typeorm";
 import type { Agent } from "../db/entities/agent.js";
 import type { Task, TaskPriority, TaskStatus } from "../db/entities/task.js";
+import { SetList } from "../db/set-list.js";
 import { sql, type Queryable } from "../db/sql.js";
 import { NotFoundError, ValidationError } from "./errors.js";
 import type { TaskDraft } from "./github-tasks.js";
@@ -158,22 +159,17 @@ export async function updateTask(db: DataSource, orgId: string, id: number, chan
     if (!task) throw new NotFoundError(`task ${id}`);
     const agent = changes.assignee_id ? await assigneeOf(manager, orgId, task.team_id, changes.assignee_id) : undefined;
     const changed: Record<string, { from: unknown; to: unknown }> = {};
-    const assignments: string[] = [];
     const params: unknown[] = [task.id];
+    const set = new SetList(params);
     for (const field of EDITABLE_FIELDS) {
       const value = changes[field];
       if (value === undefined || sameValue(task[field], value)) continue;
       changed[field] = { from: task[field], to: value };
-      params.push(value);
-      assignments.push(`${field} = $${params.length}`);
+      set.set(field, value);
     }
     let saved = task;
-    if (assignments.length > 0) {
-      const updated = await sql<Task>(
-        manager,
-        `UPDATE tasks SET ${[...assignments, "updated_at = now()"].join(", ")} WHERE id = $1 RETURNING *`,
-        params,
-      );
+    if (!set.isEmpty) {
+      const updated = await sql<Task>(manager, `UPDATE tasks SET ${set.toSql()} WHERE id = $1 RETURNING *`, params);
       saved = updated.rows[0]!;
       await recordTaskEvent(manager, saved, { type: "task.updated", actor, data: { changes: changed } });
     }

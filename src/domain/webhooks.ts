@@ -1,20 +1,17 @@
-import { randomBytes } from "node:crypto";
 import type { DataSource, EntityManager } from "typeorm";
 import type { Webhook, WebhookConfig } from "../db/entities/webhook.js";
 import type { SecretBox } from "../crypto/secret-box.js";
+import { isUuid } from "../db/is-uuid.js";
 import { sealClearSecrets } from "../db/seal-clear-secrets.js";
+import { SetList } from "../db/set-list.js";
 import { sql, type Queryable } from "../db/sql.js";
-import { rotateSecret } from "./secret-rotation.js";
+import { newWebhookSecret, rotateSecret } from "./secret-rotation.js";
 import { ConflictError, NotFoundError } from "./errors.js";
 import { normalizeEvents } from "./event-types.js";
 import { pageQuery, toPage, type Page, type PageRequest } from "./pagination.js";
 import { assertTeamOfOrg } from "./teams.js";
 
 export const WEBHOOK_PROVIDERS = ["github", "github_app", "custom"] as const;
-
-export function newWebhookSecret(): string {
-  return `whsec_${randomBytes(32).toString("hex")}`;
-}
 
 /** A webhook as the API shows it: never its secret. */
 export type WebhookView = Omit<Webhook, "secret" | "previous_secret" | "previous_secret_expires_at" | "deleted_at">;
@@ -52,19 +49,11 @@ export async function getWebhook(db: Queryable, orgId: string, id: string, optio
   return result.rows[0];
 }
 
-/** A webhook found by id alone, for its receive endpoint (authenticated by its signature, not a key). */
+/** A webhook found by id alone, for its receive endpoint (authenticated by its signature, not a key); none for an id that is no uuid. */
 export async function findWebhookForReceive(db: Queryable, id: string): Promise<Webhook | undefined> {
+  if (!isUuid(id)) return undefined;
   const result = await sql<Webhook>(db, "SELECT * FROM webhooks WHERE id = $1 AND deleted_at IS NULL", [id]);
   return result.rows[0];
-}
-
-/** The secrets a delivery may be signed with now: the current one, and the previous one during its grace period. */
-export function acceptedSecrets(webhook: Webhook, box: SecretBox, now = new Date()): string[] {
-  const secrets = webhook.secret ? [box.open(webhook.secret)] : [];
-  if (webhook.previous_secret && webhook.previous_secret_expires_at && webhook.previous_secret_expires_at > now) {
-    secrets.push(box.open(webhook.previous_secret));
-  }
-  return secrets;
 }
 
 export async function listWebhooks(db: Queryable, orgId: string, page: PageRequest): Promise<Page<WebhookView>> {
@@ -112,26 +101,15 @@ export async function updateWebhook(db: DataSource, orgId: string, id: string, c
     const webhook = await lockWebhook(manager, orgId, id);
     if (webhook.provider === "github_app" && changes.name !== undefined) throw installationWebhookConflict(id, "its name cannot be changed");
     if (changes.teamId) await assertTeamOfOrg(manager, orgId, changes.teamId, "in_body");
-    const assignments: string[] = [];
     const params: unknown[] = [webhook.id];
-    const assign = (column: string, value: unknown) => {
-      params.push(value);
-      assignments.push(`${column} = $${params.length}`);
-    };
-    if (changes.name !== undefined) assign("name", changes.name);
-    if (changes.teamId !== undefined) assign("team_id", changes.teamId);
-    if (events !== undefined) assign("events", events);
-    if (changes.active !== undefined) assign("active", changes.active);
-    if (changes.config !== undefined) assign("config", JSON.stringify(changes.config));
-    if (changes.configPatch !== undefined) {
-      params.push(JSON.stringify(changes.configPatch));
-      assignments.push(`config = config || $${params.length}::jsonb`);
-    }
-    const updated = await sql<Webhook>(
-      manager,
-      `UPDATE webhooks SET ${[...assignments, "updated_at = now()"].join(", ")} WHERE id = $1 RETURNING *`,
-      params,
-    );
+    const set = new SetList(params);
+    if (changes.name !== undefined) set.set("name", changes.name);
+    if (changes.teamId !== undefined) set.set("team_id", changes.teamId);
+    if (events !== undefined) set.set("events", events);
+    if (changes.active !== undefined) set.set("active", changes.active);
+    if (changes.config !== undefined) set.set("config", JSON.stringify(changes.config));
+    if (changes.configPatch !== undefined) set.add(`config = config || ${set.param(JSON.stringify(changes.configPatch))}::jsonb`);
+    const updated = await sql<Webhook>(manager, `UPDATE webhooks SET ${set.toSql()} WHERE id = $1 RETURNING *`, params);
     return updated.rows[0]!;
   });
 }
@@ -173,9 +151,7 @@ export async function regenerateWebhookSecret(
   return db.transaction(async (manager) => {
     const webhook = await lockWebhook(manager, orgId, id);
     if (webhook.provider === "github_app") throw installationWebhookConflict(id, "its deliveries are signed with the App's own secret");
-    const secret = newWebhookSecret();
-    await rotateSecret(manager, "webhooks", webhook.id, box.seal(secret), graceSeconds);
-    return { id: webhook.id, secret };
+    return { id: webhook.id, secret: await rotateSecret(manager, box, "webhooks", webhook.id, graceSeconds) };
   });
 }
 

@@ -1,4 +1,5 @@
 import { SmeeClient } from "smee-client";
+import { localUrl } from "../config.js";
 import type { Logger } from "../log.js";
 
 /** What the runtime needs of a smee.io client. */
@@ -21,8 +22,7 @@ export interface WebhookProxy {
 
 /** The local address the proxy posts to: a wildcard listen address is reached on loopback. */
 export function webhookProxyTarget(host: string, port: number, path: string): string {
-  const local = host === "0.0.0.0" || host === "::" || host === "" ? "127.0.0.1" : host;
-  return `http://${local.includes(":") ? `[${local}]` : local}:${port}${path}`;
+  return `${localUrl(host, port)}${path}`;
 }
 
 function text(args: unknown[]): string {

@@ -2,6 +2,7 @@ import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
 import { STATUS_CODES } from "node:http";
 import type { Socket } from "node:net";
 import { hasZodFastifySchemaValidationErrors } from "fastify-type-provider-zod";
+import { pgErrorCode } from "../db/pg-error-code.js";
 import {
   ConflictError, DomainError, ForbiddenError, GoneError, NotFoundError, RateLimitedError, UnauthorizedError, ValidationError,
 } from "../domain/errors.js";
@@ -27,8 +28,8 @@ const CONNECTION_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EP
 
 /** Errors that mean the database could not be reached, rather than a bug. */
 export function isDatabaseUnavailable(error: unknown): boolean {
-  const e = error as { code?: string; driverError?: { code?: string }; message?: string };
-  const code = e?.driverError?.code ?? e?.code;
+  const e = error as { message?: string };
+  const code = pgErrorCode(error);
   if (code && CONNECTION_CODES.has(code)) return true;
   return /Connection terminated|timeout exceeded when trying to connect|connect ECONNREFUSED|Driver not Connected/i.test(e?.message ?? "");
 }

@@ -3,6 +3,7 @@ import fastifyRateLimit from "@fastify/rate-limit";
 import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from "fastify";
 import { Redis } from "ioredis";
 import { RateLimitedError } from "../domain/errors.js";
+import { redisReady } from "../queue/redis-ready.js";
 
 export interface RateLimitOptions {
   /** Requests one API key (or, without a proven one, one client address) may make per window. */
@@ -40,7 +41,7 @@ export async function limitRate(scope: FastifyInstance, options: RateLimitOption
     : undefined;
   redis?.on("error", () => undefined);
   // Commands are not queued while connecting (a Redis outage must not hold requests): wait for the connection once.
-  if (redis) await readyWithin(redis, 2000);
+  if (redis) await redisReady(redis, 2000);
   // Hashes of credentials that authenticated, oldest first; never the credential itself.
   const proven = new Map<string, true>();
   const rateKey = (request: FastifyRequest): string => {
@@ -81,18 +82,4 @@ export async function limitRate(scope: FastifyInstance, options: RateLimitOption
       if (!known) await enforce(request, reply);
     },
   };
-}
-
-function readyWithin(redis: Redis, timeoutMs: number): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      redis.off("ready", done);
-      redis.off("error", done);
-      resolve();
-    };
-    const timer = setTimeout(done, timeoutMs);
-    redis.once("ready", done);
-    redis.once("error", done);
-  });
 }

@@ -1,4 +1,5 @@
 import type { DataSource } from "typeorm";
+import { pgErrorCode } from "../db/pg-error-code.js";
 import { recordDeliveries, type NewDelivery, type RecordedDelivery } from "../domain/deliveries.js";
 import type { Logger } from "../log.js";
 import { deliveryJobId } from "../domain/jobs.js";
@@ -89,8 +90,7 @@ export class DeliveryBatcher {
 
 /** jsonb's "unsupported Unicode escape sequence" for \u0000. */
 function isNulInJson(error: unknown): boolean {
-  const e = error as { code?: string; driverError?: { code?: string } };
-  return (e.driverError?.code ?? e.code) === "22P05";
+  return pgErrorCode(error) === "22P05";
 }
 
 /** The delivery with U+0000 in its payload's strings (keys included) replaced by U+FFFD. */

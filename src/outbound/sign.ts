@@ -1,12 +1,5 @@
 import { createHmac } from "node:crypto";
-
-/**
- * `X-Entourage-Signature`: `sha256=` + hex HMAC-SHA256 of the exact body bytes, keyed with the
- * secret's UTF-8 bytes, as the guide tells receivers to verify (the same scheme as X-Hub-Signature-256).
- */
-export function entourageSignature(secret: string, body: string | Buffer): string {
-  return `sha256=${createHmac("sha256", Buffer.from(secret, "utf8")).update(body).digest("hex")}`;
-}
+import { sha256Signature } from "../crypto/sha256-signature.js";
 
 /** The content Standard Webhooks signs: `id.timestamp.body`, the timestamp in whole seconds. */
 export function standardWebhookContent(id: string, timestamp: number, body: string | Buffer): Buffer {
@@ -42,7 +35,7 @@ export interface SignedHeaders {
  */
 export function signNotification(secrets: readonly [string, ...string[]], deliveryId: string, timestamp: number, body: string): SignedHeaders {
   return {
-    "x-entourage-signature": entourageSignature(secrets[0], body),
+    "x-entourage-signature": sha256Signature(secrets[0], body),
     "webhook-id": deliveryId,
     "webhook-timestamp": String(timestamp),
     "webhook-signature": standardWebhookSignature(secrets, deliveryId, timestamp, body),

@@ -13,6 +13,7 @@ import {
   type QueueSettings,
   type WorkOptions,
 } from "./queue.js";
+import { redisReady } from "./redis-ready.js";
 
 export interface BullmqQueueOptions {
   redisUrl: string;
@@ -185,7 +186,7 @@ export class BullmqQueue implements JobQueue {
     if (this.closing) throw new Error("the queue is closed");
     const started = Date.now();
     // BullMQ waits without limit for a connection that was never ready, so it gets the call only once it is.
-    if (this.producer.status !== "ready" && (this.redisDown || !(await untilReady(this.producer, this.enqueueTimeoutMs)))) {
+    if (this.producer.status !== "ready" && (this.redisDown || !(await redisReady(this.producer, this.enqueueTimeoutMs)))) {
       throw new QueueUnavailableError(`${what}: Redis is not reachable`);
     }
     const left = Math.max(this.enqueueTimeoutMs - (Date.now() - started), 1);
@@ -256,23 +257,6 @@ function isConnectionError(error: Error): boolean {
     (typeof code === "string" && /^E[A-Z]+$/.test(code)) ||
     /Connection is closed|Stream isn't writeable|ECONNREFUSED|ETIMEDOUT|MaxRetriesPerRequest/.test(error.message)
   );
-}
-
-/** Resolves true once the client is ready; false on its first error or after timeoutMs. */
-function untilReady(client: Redis, timeoutMs: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const done = (ready: boolean): void => {
-      clearTimeout(timer);
-      client.off("ready", onReady);
-      client.off("error", onError);
-      resolve(ready);
-    };
-    const onReady = (): void => done(true);
-    const onError = (): void => done(false);
-    const timer = setTimeout(() => done(false), timeoutMs);
-    client.once("ready", onReady);
-    client.once("error", onError);
-  });
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));

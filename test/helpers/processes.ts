@@ -80,6 +80,16 @@ export class ChildProcesses {
     if (this.crash) throw this.crash;
   }
 
+  /** Polls `ready` until it is true; throws at once when a child crashed, and with the child's log after timeoutMs. */
+  async waitUntilReady(spawned: Spawned, timeoutMs: number, ready: () => Promise<boolean>): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!(await ready())) {
+      this.check();
+      if (Date.now() > deadline) throw new Error(`${spawned.name} was not ready in ${timeoutMs} ms:\n${tail(spawned.logPath)}`);
+      await sleep(100);
+    }
+  }
+
   /** A hard crash: SIGKILL, no shutdown code runs. */
   async kill(record: Spawned): Promise<void> {
     record.stopping = true;
@@ -122,11 +132,6 @@ export interface AppProcess extends Spawned {
 export async function startApp(children: ChildProcesses, name: string, role: "web" | "worker", env: Record<string, string>, readyMs = 60_000): Promise<AppProcess> {
   const port = await freePort();
   const spawned = children.spawn(name, [APP_ENTRY], { env: { ...env, ROLE: role, PORT: String(port), HOST: "127.0.0.1" } });
-  const deadline = Date.now() + readyMs;
-  while ((await httpStatus(port, "/api/v1/health")) !== 200) {
-    children.check();
-    if (Date.now() > deadline) throw new Error(`${name} did not become healthy in ${readyMs} ms:\n${tail(spawned.logPath)}`);
-    await sleep(200);
-  }
+  await children.waitUntilReady(spawned, readyMs, async () => (await httpStatus(port, "/api/v1/health")) === 200);
   return Object.assign(spawned, { port });
 }

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { Redis } from "ioredis";
-import { freePort, tail, type ChildProcesses, type Spawned } from "./processes.js";
+import { freePort, type ChildProcesses, type Spawned } from "./processes.js";
 
 /** A redis-server of the test's own (never the shared one other test files use), without persistence. */
 export interface RedisServer {
@@ -29,11 +29,7 @@ export async function startRedisServer(children: ChildProcesses, name = "redis")
   let current: Spawned | undefined;
   const start = async () => {
     current = children.spawn(name, ["redis-server", "--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], { env: {}, node: false });
-    const deadline = Date.now() + 15_000;
-    while (!(await answersPing(port))) {
-      if (Date.now() > deadline) throw new Error(`redis-server did not start on port ${port}:\n${tail(current.logPath)}`);
-      await sleep(50);
-    }
+    await children.waitUntilReady(current, 15_000, () => answersPing(port));
   };
   await start();
   return {

@@ -47,6 +47,25 @@ describe("auto-assign", () => {
     expect((await org.api.get(`/api/v1/tasks/${d.task_id}`)).body.assignee_id).toBe(org.agents.bob);
   });
 
+  it("hands out waiting tasks the most urgent first, then the oldest", async () => {
+    const org = await autoAssigningOrg(rt, [{ name: "amy", role: "engineer" }]);
+    const owner = org.owner;
+    const first = await deliverToApp(rt, "issues", issueOpened({ owner, number: 30, installationId: org.installationId }));
+    const waiting: Record<number, string> = {};
+    for (const [number, label] of [[31, "low"], [32, "bug"], [33, "critical"], [34, "high"], [35, "P0"]] as const) {
+      waiting[(await deliverToApp(rt, "issues", issueOpened({ owner, number, labels: [label], installationId: org.installationId }))).task_id!] = label;
+    }
+    const order: string[] = [];
+    let current = first.task_id!;
+    while (order.length < 5) {
+      for (const status of ["in_progress", "cancelled"]) expect((await org.api.post(`/api/v1/tasks/${current}/status`, { status })).status).toBe(200);
+      await waitFor(async () => (await assignees(org.tenant.teamId)).some((t) => t.assignee_id && t.status === "todo"), 30_000, "the next assignment");
+      current = (await assignees(org.tenant.teamId)).find((t) => t.assignee_id && t.status === "todo")!.id;
+      order.push(waiting[current]!);
+    }
+    expect(order).toEqual(["critical", "P0", "high", "bug", "low"]);
+  });
+
   it("50 tasks and 5 idle agents at once: 5 distinct assignments, 45 waiting, none lost", async () => {
     const org = await autoAssigningOrg(rt, ["a", "b", "c", "d", "e"].map((name) => ({ name: `eng-${name}`, role: "engineer" })));
     const owner = org.owner;

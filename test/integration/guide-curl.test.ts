@@ -176,7 +176,7 @@ describe("the guide's curl examples against a live server", () => {
       id: expect.any(String), org_id: acme.orgId, team_id: acme.teamId, name: "GitHub Issues + PRs", provider: "github",
       events: ["issues", "pull_request"], config: { auto_assign: true }, active: true,
     });
-    expect(res.json.secret).toMatch(/^whsec_[0-9a-f]{64}$/);
+    expect(res.json.secret).toMatch(/^whsec_[A-Za-z0-9+/]{43}=$/);
     ids.webhook_id = res.json.id;
     secret = res.json.secret;
   });
@@ -262,7 +262,7 @@ describe("the guide's curl examples against a live server", () => {
   it("Regenerate secret: the new secret works and the old one is refused", async () => {
     const res = await guideCurl(GUIDE.regenerate);
     expect(res.status).toBe(200);
-    expect(res.json).toEqual({ id: ids.webhook_id, secret: expect.stringMatching(/^whsec_[0-9a-f]{64}$/) });
+    expect(res.json).toEqual({ id: ids.webhook_id, secret: expect.stringMatching(/^whsec_[A-Za-z0-9+/]{43}=$/) });
     expect(res.json.secret).not.toBe(secret);
 
     expect((await sendSigned(secret, "issues", issueOpened({ number: 43, installationId: null }))).status).toBe(401);

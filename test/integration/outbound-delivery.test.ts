@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import { SecretBox } from "../../src/crypto/secret-box.js";
 import { sql } from "../../src/db/sql.js";
 import { createApiKey } from "../../src/domain/api-keys.js";
-import { createOutboundWebhook, newOutboundSecret } from "../../src/domain/outbound-webhooks.js";
+import { createOutboundWebhook } from "../../src/domain/outbound-webhooks.js";
+import { newWebhookSecret } from "../../src/domain/secret-rotation.js";
 import { registrationCheck, urlGuard } from "../../src/outbound/url-guard.js";
 import { RetryLaterError } from "../../src/queue/queue.js";
 import { sendOutbound } from "../../src/queue/workers/outbound.js";
@@ -106,7 +107,7 @@ describe("a notification", () => {
       expect(verifiedByStandardWebhooksLibrary(hook.secret, request)).toBe(true);
       // A wrong secret or a changed byte fails both.
       expect(verifyEntourageSignature(`${hook.secret}x`, request.rawBody, request.headers["x-entourage-signature"])).toBe(false);
-      expect(verifiedByStandardWebhooksLibrary(newOutboundSecret(), request)).toBe(false);
+      expect(verifiedByStandardWebhooksLibrary(newWebhookSecret(), request)).toBe(false);
       const tampered = Buffer.from(request.rawBody.toString("utf8").replace(`"task_id":${taskId}`, `"task_id":${taskId + 1}`));
       expect(verifyEntourageSignature(hook.secret, tampered, request.headers["x-entourage-signature"])).toBe(false);
       expect(verifyStandardWebhook(hook.secret, { headers: request.headers, rawBody: tampered })).toBe(false);

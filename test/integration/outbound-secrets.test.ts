@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import { SecretBox } from "../../src/crypto/secret-box.js";
 import { sql } from "../../src/db/sql.js";
-import { newOutboundSecret } from "../../src/domain/outbound-webhooks.js";
+import { newWebhookSecret } from "../../src/domain/secret-rotation.js";
 import { startRuntime } from "../../src/runtime.js";
 import { createTenant, startTestRuntime, TEST_ENCRYPTION_KEY, type Tenant, type TestRuntime } from "../helpers/app-runtime.js";
 import { apiClient } from "../helpers/http.js";
@@ -84,7 +84,7 @@ describe("outbound secrets at rest", () => {
 
   it("sends from a row stored in clear, and seals it when a process starts", async () => {
     const { tenant, api, hook } = await subscribed("oc_ignored");
-    const [current, previous] = [newOutboundSecret(), newOutboundSecret()];
+    const [current, previous] = [newWebhookSecret(), newWebhookSecret()];
     // A row as written before encryption: every secret column in clear.
     await sql(rt.database.dataSource,
       `UPDATE outbound_webhooks SET secret = $2, previous_secret = $3, previous_secret_expires_at = now() + interval '1 hour', api_key = 'oc_clear_key'

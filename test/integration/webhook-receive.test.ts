@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
-import { randomUUID } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import { sql } from "../../src/db/sql.js";
 import { SecretBox } from "../../src/crypto/secret-box.js";
 import { sealStoredSecrets } from "../../src/domain/webhooks.js";
@@ -37,7 +37,7 @@ describe("a repository webhook (the guide's Steps 1-3)", () => {
     expect(created.statusCode).toBe(201);
     const hook = created.json();
     expect(hook).toMatchObject({ id: expect.any(String), events: ["issues", "pull_request"], active: true, team_id: acme.teamId });
-    expect(hook.secret).toMatch(/^whsec_[0-9a-f]{64}$/);
+    expect(hook.secret).toMatch(/^whsec_[A-Za-z0-9+/]{43}=$/);
 
     const res = await receive(hook.id, hook.secret, "issues", issueOpened({ number: 42, title: "Login broken on Safari", labels: ["critical", "auth"], installationId: null }));
     expect(res.statusCode).toBe(202);
@@ -66,6 +66,14 @@ describe("a repository webhook (the guide's Steps 1-3)", () => {
     const resealed = (await sql<{ secret: string }>(rt.database.dataSource, "SELECT secret FROM webhooks WHERE id = $1", [hook.id])).rows[0]!.secret;
     expect(resealed).toMatch(/^enc:v1:/);
     expect((await receive(hook.id, "whsec_legacy", "issues", issueOpened({ number: 903 }))).statusCode).toBe(202);
+  });
+
+  it("still verifies a secret made when new secrets were whsec_ + hex", async () => {
+    const hook = (await register({ team_id: acme.teamId, name: "hex", events: ["issues"] })).json();
+    const hex = `whsec_${randomBytes(32).toString("hex")}`;
+    await sql(rt.database.dataSource, "UPDATE webhooks SET secret = $2 WHERE id = $1", [hook.id, SecretBox.fromText(TEST_ENCRYPTION_KEY).seal(hex)]);
+    expect((await receive(hook.id, hex, "issues", issueOpened({ number: 904 }))).statusCode).toBe(202);
+    expect((await receive(hook.id, hook.secret, "issues", issueOpened({ number: 905 }))).statusCode).toBe(401);
   });
 
   it("refuses a missing or wrong signature with 401 (never unsigned), an unknown id with 404", async () => {

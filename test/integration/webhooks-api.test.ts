@@ -255,7 +255,7 @@ describe("POST /api/v1/webhooks/:id/regenerate-secret", () => {
     expect(Object.keys(res.json()).sort()).toEqual(["id", "secret"]);
     const { id, secret } = res.json();
     expect(id).toBe(hook.id);
-    expect(secret).toMatch(/^whsec_[0-9a-f]{64}$/);
+    expect(secret).toMatch(/^whsec_[A-Za-z0-9+/]{43}=$/);
     expect(secret).not.toBe(hook.secret);
 
     expect((await receive(hook.id, hook.secret, "issues", issueOpened({ installationId: null }))).statusCode).toBe(401);

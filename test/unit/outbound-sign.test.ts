@@ -1,7 +1,8 @@
 import { describe, expect, it } from "@jest/globals";
 import { Webhook, WebhookVerificationError } from "standardwebhooks";
-import { newOutboundSecret } from "../../src/domain/outbound-webhooks.js";
-import { entourageSignature, signNotification, standardWebhookContent, standardWebhookKey, standardWebhookSignature } from "../../src/outbound/sign.js";
+import { sha256Signature } from "../../src/crypto/sha256-signature.js";
+import { newWebhookSecret } from "../../src/domain/secret-rotation.js";
+import { signNotification, standardWebhookContent, standardWebhookKey, standardWebhookSignature } from "../../src/outbound/sign.js";
 
 const GUIDE_BODY = '{"event":"task.completed","task_id":601,"team_id":"team-uuid","timestamp":"2026-02-27T14:30:00Z"}';
 const ID = "0199a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b";
@@ -45,17 +46,17 @@ function libraryVerdict(secret: string, body: string, headers: Record<string, st
   }
 }
 
-describe("entourageSignature", () => {
+describe("sha256Signature (X-Entourage-Signature)", () => {
   it.each(VECTORS)("signs $body with $secret as sha256=<hex>", ({ secret, body, entourage }) => {
-    expect(entourageSignature(secret, body)).toBe(entourage);
-    expect(entourageSignature(secret, Buffer.from(body, "utf8"))).toBe(entourage);
+    expect(sha256Signature(secret, body)).toBe(entourage);
+    expect(sha256Signature(secret, Buffer.from(body, "utf8"))).toBe(entourage);
   });
 
   it("changes with any byte of the body or the secret", () => {
-    expect(entourageSignature("whsec_abc123", GUIDE_BODY.replace("601", "602"))).not.toBe(VECTORS[1]!.entourage);
-    expect(entourageSignature("whsec_abc124", GUIDE_BODY)).not.toBe(VECTORS[1]!.entourage);
+    expect(sha256Signature("whsec_abc123", GUIDE_BODY.replace("601", "602"))).not.toBe(VECTORS[1]!.entourage);
+    expect(sha256Signature("whsec_abc124", GUIDE_BODY)).not.toBe(VECTORS[1]!.entourage);
     // Re-encoding the same JSON changes the bytes, and so the signature.
-    expect(entourageSignature("whsec_abc123", JSON.stringify(JSON.parse(GUIDE_BODY), null, 1))).not.toBe(VECTORS[1]!.entourage);
+    expect(sha256Signature("whsec_abc123", JSON.stringify(JSON.parse(GUIDE_BODY), null, 1))).not.toBe(VECTORS[1]!.entourage);
   });
 });
 
@@ -100,7 +101,7 @@ describe("signNotification", () => {
   });
 
   it("is verified by the unmodified Standard Webhooks library with either secret during a grace period, and by no other", () => {
-    const [current, previous, other] = [newOutboundSecret(), newOutboundSecret(), newOutboundSecret()];
+    const [current, previous, other] = [newWebhookSecret(), newWebhookSecret(), newWebhookSecret()];
     const now = Math.floor(Date.now() / 1000);
     const headers: Record<string, string> = { ...signNotification([current, previous], ID, now, GUIDE_BODY) };
     expect(libraryVerdict(current, GUIDE_BODY, headers)).toEqual(JSON.parse(GUIDE_BODY));
@@ -109,16 +110,16 @@ describe("signNotification", () => {
     expect(libraryVerdict(current, GUIDE_BODY.replace("601", "602"), headers)).toBe("No matching signature found");
     const stale = { ...signNotification([current], ID, now - 600, GUIDE_BODY) };
     expect(libraryVerdict(current, GUIDE_BODY, stale)).toBe("Message timestamp too old");
-    expect(entourageSignature(current, GUIDE_BODY)).toBe(headers["x-entourage-signature"]);
+    expect(sha256Signature(current, GUIDE_BODY)).toBe(headers["x-entourage-signature"]);
   });
 });
 
-describe("newOutboundSecret", () => {
+describe("newWebhookSecret", () => {
   it("is whsec_ and base64 of 32 random bytes, a secret the Standard Webhooks library takes as it is", () => {
-    const secret = newOutboundSecret();
+    const secret = newWebhookSecret();
     expect(secret).toMatch(/^whsec_[A-Za-z0-9+/]{43}=$/);
     expect(standardWebhookKey(secret)).toHaveLength(32);
-    expect(newOutboundSecret()).not.toBe(secret);
+    expect(newWebhookSecret()).not.toBe(secret);
     expect(() => new Webhook(secret)).not.toThrow();
   });
 });

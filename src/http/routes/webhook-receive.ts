@@ -1,7 +1,8 @@
 import type { FastifyInstance } from "fastify";
 import type { SecretBox } from "../../crypto/secret-box.js";
 import { GoneError, NotFoundError } from "../../domain/errors.js";
-import { acceptedSecrets, findWebhookForReceive } from "../../domain/webhooks.js";
+import { secretsInForce } from "../../domain/secret-rotation.js";
+import { findWebhookForReceive } from "../../domain/webhooks.js";
 import { deliveryAnswer, ingest, type IngressDeps } from "../../ingress/ingest.js";
 import { keepRawBody } from "../raw-body.js";
 
@@ -10,11 +11,10 @@ export async function webhookReceiveRoutes(app: FastifyInstance, opts: { deps: I
   keepRawBody(app);
   app.post<{ Params: { id: string } }>("/api/v1/webhooks/:id/receive", async (request, reply) => {
     const { id } = request.params;
-    // Only a well-formed uuid reaches the uuid column: "-".repeat(36) would make Postgres fail the query.
-    const webhook = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id) ? await findWebhookForReceive(opts.deps.db, id) : undefined;
+    const webhook = await findWebhookForReceive(opts.deps.db, id);
     if (!webhook || webhook.provider === "github_app") throw new NotFoundError(`webhook ${id}`);
     if (!webhook.active) throw new GoneError(`webhook ${id} is inactive`);
-    const result = await ingest(opts.deps, { name: webhook.id, secrets: acceptedSecrets(webhook, opts.box), webhook }, {
+    const result = await ingest(opts.deps, { name: webhook.id, secrets: secretsInForce(webhook, opts.box), webhook }, {
       headers: request.headers,
       body: request.body as Buffer,
     });
