@@ -1,4 +1,4 @@
-import { closeSync, fstatSync, mkdirSync, openSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
+import { closeSync, fstatSync, mkdirSync, openSync, readFileSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import path from "node:path";
 
@@ -37,13 +37,20 @@ function isAlive(pid: number): boolean {
 /** Lock files this process holds, so that it does not open the same database twice either. */
 const held = new Set<string>();
 
+/** Creates `file` naming this process, unless it exists; returns its inode, which tells this lock from a later one. */
 function tryCreate(file: string): number | undefined {
+  let fd: number;
   try {
-    writeFileSync(file, JSON.stringify({ pid: process.pid, host: hostname() }), { flag: "wx" });
-    return statSync(file).ino;
+    fd = openSync(file, "wx");
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "EEXIST") return undefined;
     throw error;
+  }
+  try {
+    writeFileSync(fd, JSON.stringify({ pid: process.pid, host: hostname() }));
+    return fstatSync(fd).ino;
+  } finally {
+    closeSync(fd);
   }
 }
 
@@ -125,7 +132,7 @@ export function acquireDataDirLock(dataDir: string): () => void {
   mkdirSync(dataDir, { recursive: true });
   const file = path.resolve(dataDir, "lock");
   if (held.has(file)) throw new DataDirLockedError(dataDir, { pid: process.pid, host: hostname() });
-  for (let tries = 0; tries < 3; tries++) {
+  for (let tries = 0; tries < 5; tries++) {
     const ino = tryCreate(file);
     if (ino !== undefined) {
       held.add(file);

@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { hostname, tmpdir } from "node:os";
 import path from "node:path";
-import { LOCK_LEASE_MS } from "../../src/db/data-dir-lock.js";
+import { setTimeout as sleep } from "node:timers/promises";
+import { acquireDataDirLock, LOCK_LEASE_MS } from "../../src/db/data-dir-lock.js";
 
 const LOCK_MODULE = path.resolve("dist/db/data-dir-lock.js");
 const STARTERS = 6;
@@ -105,5 +106,21 @@ describe("starters of one DATA_DIR at the same moment", () => {
     const outcomes = await raceFor(dataDir);
     expect(outcomes).toEqual(Array(STARTERS).fill(`busy the embedded database in DATA_DIR ${dataDir} is in use by process 1 on another-container ` +
       "(a running server?); stop it first, or run this command against DATABASE_URL"));
+  });
+});
+
+describe("a holder of the DATA_DIR lock", () => {
+  it("keeps its lease fresh, so that another container does not take it", async () => {
+    const dataDir = path.join(root, "held");
+    const release = acquireDataDirLock(dataDir);
+    try {
+      const file = path.join(dataDir, "lock");
+      const old = new Date(Date.now() - 2 * LOCK_LEASE_MS);
+      utimesSync(file, old, old);
+      await sleep(LOCK_LEASE_MS / 3 + 1000);
+      expect(Date.now() - statSync(file).mtimeMs).toBeLessThan(LOCK_LEASE_MS / 3 + 1000);
+    } finally {
+      release();
+    }
   });
 });
