@@ -1,3 +1,4 @@
+import type { EmitterWebhookEventName } from "@octokit/webhooks";
 import type { ApplicationFunction, Context } from "probot";
 import type { DataSource } from "typeorm";
 import { z } from "zod";
@@ -26,12 +27,15 @@ const repositorySettingsSchema = z.object({
 });
 
 /** One entry per GitHub event: which domain decision handles it. */
-const DECISIONS: [string[], IntakeDecision][] = [
+const DECISIONS = [
   [["issues.opened", "pull_request.opened"], openTask],
   [["issues.closed", "issues.reopened", "pull_request.reopened"], syncIssueState],
   [["issues.labeled", "issues.unlabeled", "issues.edited", "pull_request.labeled", "pull_request.unlabeled", "pull_request.edited"], syncIssueContent],
   [["pull_request.closed"], syncPullRequestClosed],
-];
+] as const satisfies readonly (readonly [readonly EmitterWebhookEventName[], IntakeDecision])[];
+
+/** An event of the table as Probot gives it, its payload typed by @octokit/webhooks. */
+type ItemContext = Context<(typeof DECISIONS)[number][0][number]>;
 
 /**
  * The Probot app: GitHub events → domain calls. The event's `id` is the stored delivery's id,
@@ -40,10 +44,10 @@ const DECISIONS: [string[], IntakeDecision][] = [
 export function entourageApp(deps: AppDeps): ApplicationFunction {
   const cache = new RepositorySettingsCache<RepositorySettings>(deps.repositorySettingsTtlMs);
 
-  function settingsOf(context: Context): Promise<RepositorySettings | undefined> {
+  function settingsOf(context: ItemContext): Promise<RepositorySettings | undefined> {
     if (!deps.readRepositorySettings) return Promise.resolve(undefined);
-    const payload = context.payload as { installation?: { id?: number }; repository?: { full_name?: string } };
-    return cache.get(`${payload.installation?.id ?? ""} ${payload.repository?.full_name ?? ""}`, () => readSettings(context));
+    const { installation, repository } = context.payload;
+    return cache.get(`${installation?.id ?? ""} ${repository?.full_name ?? ""}`, () => readSettings(context));
   }
 
   async function readSettings(context: Context): Promise<RepositorySettings | undefined> {
@@ -67,7 +71,7 @@ export function entourageApp(deps: AppDeps): ApplicationFunction {
 
   return (app) => {
     for (const [events, decide] of DECISIONS) {
-      app.on(events as never, async (context: Context) => {
+      app.on([...events], async (context: ItemContext) => {
         await handleDelivery(deps.db, context.id, decide, () => settingsOf(context));
       });
     }

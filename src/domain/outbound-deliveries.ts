@@ -1,10 +1,10 @@
 import { randomUUID } from "node:crypto";
 import type { DataSource, EntityManager } from "typeorm";
+import { v7 as uuid7 } from "uuid";
 import type { OutboundDelivery, OutboundDeliveryStatus } from "../db/entities/outbound-delivery.js";
 import type { OutboundWebhook } from "../db/entities/outbound-webhook.js";
 import type { Task } from "../db/entities/task.js";
 import { sql, type Queryable } from "../db/sql.js";
-import { uuid7 } from "../db/uuid7.js";
 import { retryDelayMs } from "./outbound-retry-schedule.js";
 import { ConflictError, NotFoundError } from "./errors.js";
 import { notificationBody, notificationsFor, wantsEvent, type OutboundEvent, type TaskChange } from "./outbound-events.js";

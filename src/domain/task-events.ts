@@ -1,7 +1,7 @@
+import { v7 as uuid7 } from "uuid";
 import type { ActorType } from "../db/entities/task-event.js";
 import type { Task, TaskStatus } from "../db/entities/task.js";
 import { sql, type Queryable } from "../db/sql.js";
-import { uuid7 } from "../db/uuid7.js";
 import { fanOutTaskEvent } from "./outbound-deliveries.js";
 
 /** Who made a change: recorded with every task event. */

@@ -1,21 +1,35 @@
+import { LRUCache } from "lru-cache";
+
+/** A clock in milliseconds, for tests that move time by hand. */
+export interface Clock {
+  now(): number;
+}
+
 /**
  * What each repository's settings file said, kept `ttlMs` per worker process: without it every
  * delivery costs two GitHub calls (the repository's file, then the owner's .github repository).
- * Errors are never kept; a missing file is. At most `maxEntries`, the oldest forgotten first.
+ * Reads of one key that overlap share one GitHub request, also with `ttlMs` 0 (then nothing is
+ * reused once it has been answered). Errors are never kept; a missing file is. At most
+ * `maxEntries`, the least recently used forgotten first.
  */
 export class RepositorySettingsCache<T> {
-  private readonly entries = new Map<string, { value: T | undefined; expires: number }>();
+  // Boxed, because the cache takes an undefined value as "nothing to keep" and a missing file is kept.
+  private readonly entries: LRUCache<string, { value: T | undefined }, () => Promise<T | undefined>>;
 
-  constructor(private readonly ttlMs: number, private readonly maxEntries = 10_000) {}
+  constructor(private readonly ttlMs: number, maxEntries = 10_000, clock?: Clock) {
+    this.entries = new LRUCache({
+      max: maxEntries,
+      ttl: ttlMs,
+      ttlResolution: 0,
+      perf: clock,
+      // A read pushed out of a full cache still answers the deliveries that wait for it.
+      ignoreFetchAbort: true,
+      fetchMethod: async (_key, _stale, { context: read }) => ({ value: await read() }),
+    });
+  }
 
-  async get(key: string, read: () => Promise<T | undefined>, now = Date.now): Promise<T | undefined> {
-    if (this.ttlMs === 0) return read();
-    const hit = this.entries.get(key);
-    if (hit && hit.expires > now()) return hit.value;
-    const value = await read();
-    this.entries.delete(key);
-    this.entries.set(key, { value, expires: now() + this.ttlMs });
-    if (this.entries.size > this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
-    return value;
+  async get(key: string, read: () => Promise<T | undefined>): Promise<T | undefined> {
+    const entry = await this.entries.fetch(key, { context: read, forceRefresh: this.ttlMs === 0 });
+    return entry!.value;
   }
 }

@@ -1,3 +1,4 @@
+import ipaddr from "ipaddr.js";
 import { isIPv4, isIPv6 } from "node:net";
 
 /** What an address is, for deciding whether outbound notifications may go there. */
@@ -55,56 +56,34 @@ const IPV6_RULES: readonly Rule[] = [
   ["ff00::", 8, "multicast"],
 ];
 
-function ipv4Bytes(text: string): number[] {
-  return text.split(".").map(Number);
-}
+const IPV4_RANGES = IPV4_RULES.map(([prefix, bits, verdict]) => [ipaddr.IPv4.parse(prefix), bits, verdict] as const);
+const IPV6_RANGES = IPV6_RULES.map(([prefix, bits, verdict]) => [ipaddr.IPv6.parse(prefix), bits, verdict] as const);
 
-/** The 16 bytes of an IPv6 address (a zone index such as `%eth0` is ignored). */
-function ipv6Bytes(text: string): number[] {
-  let address = text.split("%")[0]!;
-  const dotted = address.match(/:(\d+\.\d+\.\d+\.\d+)$/);
-  if (dotted) {
-    const [a, b, c, d] = ipv4Bytes(dotted[1]!) as [number, number, number, number];
-    address = `${address.slice(0, -dotted[1]!.length)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
-  }
-  const [head, rest] = address.split("::") as [string, string | undefined];
-  const groups = (part: string) => (part === "" ? [] : part.split(":").map((g) => parseInt(g, 16)));
-  const left = groups(head);
-  const right = rest === undefined ? [] : groups(rest);
-  const words = rest === undefined ? left : [...left, ...new Array<number>(8 - left.length - right.length).fill(0), ...right];
-  return words.flatMap((word) => [word >> 8, word & 0xff]);
-}
-
-function matches(bytes: number[], prefix: number[], bits: number): boolean {
-  for (let i = 0; i < bits; i += 8) {
-    const take = Math.min(8, bits - i);
-    const mask = (0xff << (8 - take)) & 0xff;
-    if ((bytes[i / 8]! & mask) !== (prefix[i / 8]! & mask)) return false;
-  }
-  return true;
-}
-
-function classifyIPv4(bytes: number[]): AddressClass {
-  for (const [prefix, bits, verdict] of IPV4_RULES) {
-    if (matches(bytes, ipv4Bytes(prefix), bits)) return verdict as AddressClass;
+function classifyIPv4(address: ipaddr.IPv4): AddressClass {
+  for (const [prefix, bits, verdict] of IPV4_RANGES) {
+    if (address.match(prefix, bits)) return verdict as AddressClass;
   }
   return "public";
 }
 
-function classifyIPv6(bytes: number[]): AddressClass {
-  for (const [prefix, bits, verdict] of IPV6_RULES) {
-    if (!matches(bytes, ipv6Bytes(prefix), bits)) continue;
+function classifyIPv6(address: ipaddr.IPv6): AddressClass {
+  const bytes = address.toByteArray();
+  for (const [prefix, bits, verdict] of IPV6_RANGES) {
+    if (!address.match(prefix, bits)) continue;
     if (verdict !== "embedded_ipv4") return verdict;
     // 6to4 puts the IPv4 address right after its 16-bit prefix; the other forms put it last.
-    return classifyIPv4(bits === 16 ? bytes.slice(2, 6) : bytes.slice(12, 16));
+    return classifyIPv4(new ipaddr.IPv4(bits === 16 ? bytes.slice(2, 6) : bytes.slice(12, 16)));
   }
   // Only 2000::/3 is handed out as global unicast.
   return (bytes[0]! & 0xe0) === 0x20 ? "public" : "reserved";
 }
 
-/** Classifies an IPv4 or IPv6 address in text form; undefined when it is not an IP address. */
+/**
+ * Classifies an IPv4 or IPv6 address in text form (an IPv6 zone index such as `%eth0` is ignored);
+ * undefined when it is not an IP address. Only the standard forms count: `127.1` is a host name here.
+ */
 export function classifyAddress(address: string): AddressClass | undefined {
-  if (isIPv4(address)) return classifyIPv4(ipv4Bytes(address));
-  if (isIPv6(address)) return classifyIPv6(ipv6Bytes(address));
+  if (isIPv4(address)) return classifyIPv4(ipaddr.IPv4.parse(address));
+  if (isIPv6(address)) return classifyIPv6(ipaddr.IPv6.parse(address));
   return undefined;
 }

@@ -27,6 +27,8 @@ export class FakeGitHub {
   readonly issueUpdates: { repository: string; issue_number: number; body: Record<string, unknown> }[] = [];
   /** YAML of .github/entourage.yml by "owner/repo". */
   readonly settings = new Map<string, string>();
+  /** How long GitHub takes to answer a settings file read, so that reads can overlap. */
+  settingsDelayMs = 0;
   readonly requests: string[] = [];
   /** The App's recent deliveries as GET /app/hook/deliveries lists them, newest first. */
   readonly hookDeliveries: Record<string, unknown>[] = [];
@@ -71,11 +73,15 @@ export class FakeGitHub {
       this.redeliveryRequests.push(Number(/deliveries\/(\d+)\/attempts/.exec(uri)![1]));
       return [202, {}];
     }));
-    scope.get(/\/repos\/[^/]+\/[^/]+\/contents\/\.github%2Fentourage\.yml/).reply((uri) => this.answer("GET", uri, () => {
-      const [, owner, repo] = /\/repos\/([^/]+)\/([^/]+)\//.exec(uri)!;
-      const yaml = this.settings.get(`${owner}/${repo}`);
-      return yaml === undefined ? [404, { message: "Not Found" }] : [200, yaml, { "content-type": "text/plain; charset=utf-8" }];
-    }));
+    scope.get(/\/repos\/[^/]+\/[^/]+\/contents\/\.github%2Fentourage\.yml/).reply(async (uri) => {
+      const answer = this.answer("GET", uri, () => {
+        const [, owner, repo] = /\/repos\/([^/]+)\/([^/]+)\//.exec(uri)!;
+        const yaml = this.settings.get(`${owner}/${repo}`);
+        return yaml === undefined ? [404, { message: "Not Found" }] : [200, yaml, { "content-type": "text/plain; charset=utf-8" }];
+      });
+      if (this.settingsDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.settingsDelayMs));
+      return answer;
+    });
     scope.post(/\/repos\/[^/]+\/[^/]+\/issues\/\d+\/comments$/).reply((uri, body) => this.answer("POST", uri, () => {
       const [, owner, repo, number] = /\/repos\/([^/]+)\/([^/]+)\/issues\/(\d+)\/comments/.exec(uri)!;
       const comment = { id: this.nextId++, repository: `${owner}/${repo}`, issue_number: Number(number), body: (body as { body: string }).body, edits: 0 };

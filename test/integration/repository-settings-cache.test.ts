@@ -28,4 +28,19 @@ describe("a repository's settings file", () => {
     await deliverToApp(rt, "issues", issueOpened({ owner: "acme-corp", repo: "api", number: 1, installationId: 21 }));
     expect(settingsReads("api")).toBe(1);
   });
+
+  it("is read once for a burst of deliveries of one repository that arrive before GitHub answers", async () => {
+    rt.github.settings.set("acme-corp/burst", "label_priorities:\n  sev1: critical\n");
+    rt.github.settingsDelayMs = 500;
+    try {
+      const deliveries = await Promise.all(Array.from({ length: 5 }, (_, i) =>
+        deliverToApp(rt, "issues", issueOpened({ owner: "acme-corp", repo: "burst", number: i + 1, installationId: 21, labels: ["sev1"] }))));
+      expect(deliveries.map((d) => d.status)).toEqual(Array(5).fill("processed"));
+    } finally {
+      rt.github.settingsDelayMs = 0;
+    }
+    expect(settingsReads("burst")).toBe(1);
+    const priorities = await rt.database.dataSource.query("SELECT DISTINCT priority FROM tasks WHERE source->>'repository' = 'acme-corp/burst'");
+    expect(priorities).toEqual([{ priority: "critical" }]);
+  });
 });

@@ -1,14 +1,19 @@
 import { describe, expect, it } from "@jest/globals";
-import { taskDraftFromGitHub, type IssueOrPullRequestPayload } from "../../src/domain/github-tasks.js";
+import type { EmitterWebhookEvent } from "@octokit/webhooks";
+import { taskDraftFromGitHub } from "../../src/domain/github-tasks.js";
 import { deliverySummary } from "../../src/domain/delivery-summary.js";
 import { tagsFromLabels } from "../../src/domain/github-intake.js";
 import { mergeSettings } from "../../src/domain/intake.js";
 import { issueOpened, pullRequestOpened } from "../helpers/github-events.js";
 
+// GitHub's payload types, so that the compiler checks they fit what the domain reads.
+type IssueOpened = EmitterWebhookEvent<"issues.opened">["payload"];
+type PullRequestOpened = EmitterWebhookEvent<"pull_request.opened">["payload"];
+
 describe("taskDraftFromGitHub", () => {
   it("makes the guide's task from an issue", () => {
     const payload = issueOpened({ number: 42, title: "Login broken on Safari", body: "Steps...", labels: ["critical", "auth"], owner: "acme", repo: "web", installationId: 7 });
-    const draft = taskDraftFromGitHub(payload as unknown as IssueOrPullRequestPayload, { provider: "github_app" });
+    const draft = taskDraftFromGitHub(payload as IssueOpened, { provider: "github_app" });
     expect(draft).toEqual({
       title: "[GitHub] Login broken on Safari",
       description: "GitHub Issue #42\n\nSteps...\n\nhttps://github.com/acme/web/issues/42",
@@ -20,7 +25,7 @@ describe("taskDraftFromGitHub", () => {
 
   it("makes the guide's task from a pull request", () => {
     const payload = pullRequestOpened({ number: 99, title: "Add rate limiting", body: null, labels: [], owner: "acme", repo: "api", installationId: null });
-    const draft = taskDraftFromGitHub(payload as unknown as IssueOrPullRequestPayload, { provider: "github" });
+    const draft = taskDraftFromGitHub(payload as PullRequestOpened, { provider: "github" });
     expect(draft.title).toBe("[GitHub PR] Add rate limiting");
     expect(draft.description).toBe("GitHub PR #99\n\nhttps://github.com/acme/api/pull/99");
     expect(draft.priority).toBe("medium");
@@ -30,7 +35,7 @@ describe("taskDraftFromGitHub", () => {
 
   it("uses the webhook's label overrides", () => {
     const payload = issueOpened({ labels: ["sev1"] });
-    expect(taskDraftFromGitHub(payload as unknown as IssueOrPullRequestPayload, { provider: "github", labelPriorities: { sev1: "critical" } }).priority).toBe("critical");
+    expect(taskDraftFromGitHub(payload as IssueOpened, { provider: "github", labelPriorities: { sev1: "critical" } }).priority).toBe("critical");
   });
 });
 

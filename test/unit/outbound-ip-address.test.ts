@@ -81,11 +81,23 @@ const CASES: [string, AddressClass | undefined][] = [
   ["2002:7f00:1::", "loopback"],
   ["2002:a9fe:a9fe::1", "metadata"],
   ["2002:808:808::1", "public"],
+  ["::FFFF:7F00:1", "loopback"],
+  ["0:0:0:0:0:ffff:7f00:0001", "loopback"],
+  ["0000:0000:0000:0000:0000:0000:0000:0001", "loopback"],
+  ["64:ff9b::a9fe:a9fe", "metadata"],
+  ["::ffff:0:a00:1", "private"],
+  // A zone index names an interface, not a different address.
+  ["fe80::1%1", "link_local"],
+  ["::ffff:127.0.0.1%eth0", "loopback"],
+  ["2002:c0a8:101::%eth0", "private"],
   // Not addresses
   ["localhost", undefined],
   ["example.com", undefined],
   ["127.1", undefined],
   ["", undefined],
+  ["[::1]", undefined],
+  ["::1/128", undefined],
+  ["1::2::3", undefined],
 ];
 
 describe("classifyAddress", () => {

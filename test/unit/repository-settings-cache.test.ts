@@ -2,23 +2,24 @@ import { describe, expect, it } from "@jest/globals";
 import { RepositorySettingsCache } from "../../src/github/repository-settings-cache.js";
 
 describe("RepositorySettingsCache", () => {
-  it("reuses a repository's settings, a missing file included, until they are ttl old", async () => {
+  it("reuses a repository's settings, a missing file included, until they are older than ttl", async () => {
     let now = 1000;
-    const clock = () => now;
-    const cache = new RepositorySettingsCache<{ team: string }>(60_000);
+    const cache = new RepositorySettingsCache<{ team: string }>(60_000, 10_000, { now: () => now });
     const reads: string[] = [];
     const read = (key: string, value: { team: string } | undefined) => () => {
       reads.push(key);
       return Promise.resolve(value);
     };
-    expect(await cache.get("1 acme/web", read("acme/web", { team: "core" }), clock)).toEqual({ team: "core" });
-    expect(await cache.get("1 acme/api", read("acme/api", undefined), clock)).toBeUndefined();
+    expect(await cache.get("1 acme/web", read("acme/web", { team: "core" }))).toEqual({ team: "core" });
+    expect(await cache.get("1 acme/api", read("acme/api", undefined))).toBeUndefined();
     now += 59_999;
-    expect(await cache.get("1 acme/web", read("acme/web", { team: "other" }), clock)).toEqual({ team: "core" });
-    expect(await cache.get("1 acme/api", read("acme/api", { team: "late" }), clock)).toBeUndefined();
+    expect(await cache.get("1 acme/web", read("acme/web", { team: "other" }))).toEqual({ team: "core" });
+    expect(await cache.get("1 acme/api", read("acme/api", { team: "late" }))).toBeUndefined();
+    now += 1;
+    expect(await cache.get("1 acme/web", read("acme/web", { team: "other" }))).toEqual({ team: "core" });
     expect(reads).toEqual(["acme/web", "acme/api"]);
     now += 1;
-    expect(await cache.get("1 acme/web", read("acme/web", { team: "other" }), clock)).toEqual({ team: "other" });
+    expect(await cache.get("1 acme/web", read("acme/web", { team: "other" }))).toEqual({ team: "other" });
     expect(reads).toEqual(["acme/web", "acme/api", "acme/web"]);
   });
 
@@ -34,5 +35,22 @@ describe("RepositorySettingsCache", () => {
     let reads = 0;
     for (let i = 0; i < 3; i++) await uncached.get("a", () => Promise.resolve(++reads));
     expect(reads).toBe(3);
+  });
+
+  it("makes one read for reads of one key that overlap, with any ttl, and reads again once answered when ttl is 0", async () => {
+    for (const ttl of [60_000, 0]) {
+      const cache = new RepositorySettingsCache<number>(ttl);
+      let reads = 0;
+      let answer!: (value: number) => void;
+      const read = () => {
+        reads += 1;
+        return new Promise<number>((resolve) => (answer = resolve));
+      };
+      const pending = Array.from({ length: 5 }, () => cache.get("1 acme/web", read));
+      expect(reads).toBe(1);
+      answer(7);
+      expect(await Promise.all(pending)).toEqual([7, 7, 7, 7, 7]);
+      expect(await cache.get("1 acme/web", () => Promise.resolve(8))).toBe(ttl === 0 ? 8 : 7);
+    }
   });
 });
