@@ -6,6 +6,7 @@ import { ENTITIES } from "./entities/index.js";
 import { acquireDataDirLock } from "./data-dir-lock.js";
 import { MIGRATIONS } from "./migrations/index.js";
 import { pglitePoolDriver } from "./pglite-pool.js";
+import { pgTypeParsers } from "./int8.js";
 import { sql } from "./sql.js";
 
 export interface Database {
@@ -57,7 +58,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
       ...common,
       url: options.databaseUrl,
       poolSize: options.poolSize ?? 20,
-      extra: { connectionTimeoutMillis: 5000 },
+      extra: { connectionTimeoutMillis: 5000, types: pgTypeParsers },
     } as DataSourceOptions);
     await dataSource.initialize();
     try {

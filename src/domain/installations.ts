@@ -127,19 +127,14 @@ const VIEW = `
          i.created_at, i.updated_at
     FROM installations i LEFT JOIN webhooks w ON w.installation_id = i.id`;
 
-function normalized(row: InstallationView): InstallationView {
-  return { ...row, github_installation_id: Number(row.github_installation_id) };
-}
-
 export async function listInstallations(db: Queryable, orgId: string, page: PageRequest): Promise<Page<InstallationView>> {
   const query = pageQuery({ select: VIEW, where: ["i.org_id = $1"], params: [orgId] }, page, "uuid", "i");
   const result = await sql<InstallationView>(db, query.text, query.params);
-  const paged = toPage(result.rows, query.limit);
-  return { data: paged.data.map(normalized), next_cursor: paged.next_cursor };
+  return toPage(result.rows, query.limit);
 }
 
 export async function getInstallation(db: Queryable, orgId: string, id: string): Promise<InstallationView> {
   const result = await sql<InstallationView>(db, `${VIEW} WHERE i.id = $1 AND i.org_id = $2`, [id, orgId]);
   if (!result.rows[0]) throw new NotFoundError(`installation ${id}`);
-  return normalized(result.rows[0]);
+  return result.rows[0];
 }

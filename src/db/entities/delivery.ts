@@ -1,5 +1,5 @@
 import { EntitySchema } from "typeorm";
-import { bigintColumn, createdAt, timestamp, uuidPrimary } from "./columns.js";
+import { createdAt, timestamp, uuidPrimary } from "./columns.js";
 
 export const DELIVERY_STATUSES = ["received", "processed", "ignored", "failed"] as const;
 export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
@@ -42,7 +42,7 @@ export const DeliveryEntity = new EntitySchema<Delivery>({
     github_delivery_id: { type: "text" },
     event_type: { type: "text" },
     action: { type: "text", nullable: true },
-    github_installation_id: { ...bigintColumn, nullable: true },
+    github_installation_id: { type: "bigint", nullable: true },
     payload_summary: { type: "jsonb", default: {} },
     payload: { type: "jsonb" },
     status: { type: "text", default: "received" },

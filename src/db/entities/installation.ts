@@ -1,5 +1,5 @@
 import { EntitySchema } from "typeorm";
-import { bigintColumn, createdAt, timestamp, updatedAt, uuidPrimary } from "./columns.js";
+import { createdAt, timestamp, updatedAt, uuidPrimary } from "./columns.js";
 
 export interface Installation {
   id: string;
@@ -22,7 +22,7 @@ export const InstallationEntity = new EntitySchema<Installation>({
   tableName: "installations",
   columns: {
     id: uuidPrimary,
-    github_installation_id: bigintColumn,
+    github_installation_id: { type: "bigint" },
     org_id: { type: "uuid", nullable: true },
     account_login: { type: "text", nullable: true },
     account_type: { type: "text", nullable: true },

@@ -10,8 +10,8 @@ export type OutboundDeliveryStatus = (typeof OUTBOUND_DELIVERY_STATUSES)[number]
  */
 export interface OutboundDelivery {
   id: string;
-  /** Send order of the deliveries of one (subscription, task), compared in SQL only (pg reads bigint as text, PGlite as a number). */
-  seq: string | number;
+  /** Send order of the deliveries of one (subscription, task). */
+  seq: number;
   outbound_webhook_id: string;
   org_id: string;
   /** Null for a notification about no task (delivery.failed). */
