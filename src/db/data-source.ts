@@ -5,7 +5,9 @@ import { DataSource, type DataSourceOptions } from "typeorm";
 import { ENTITIES } from "./entities/index.js";
 import { acquireDataDirLock } from "./data-dir-lock.js";
 import { MIGRATIONS } from "./migrations/index.js";
+import { PostgresNamingStrategy } from "./naming-strategy.js";
 import { pglitePoolDriver } from "./pglite-pool.js";
+import { pgTypeParsers } from "./int8.js";
 import { sql } from "./sql.js";
 
 export interface Database {
@@ -27,6 +29,9 @@ const common = {
   entities: ENTITIES,
   migrations: MIGRATIONS,
   migrationsTableName: "migrations",
+  namingStrategy: new PostgresNamingStrategy(),
+  // gen_random_uuid() is built into PostgreSQL 13 and later and into PGlite: no extension to install.
+  uuidExtension: "pgcrypto",
   installExtensions: false,
   synchronize: false,
   logging: false,
@@ -57,7 +62,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
       ...common,
       url: options.databaseUrl,
       poolSize: options.poolSize ?? 20,
-      extra: { connectionTimeoutMillis: 5000 },
+      extra: { connectionTimeoutMillis: 5000, types: pgTypeParsers },
     } as DataSourceOptions);
     await dataSource.initialize();
     try {

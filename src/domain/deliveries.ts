@@ -53,7 +53,7 @@ export async function recordDeliveries(db: Queryable, inputs: readonly NewDelive
   if (inputs.length === 0) return [];
   const values = inputs.map((_, row) =>
     `(${Array.from({ length: DELIVERY_COLUMNS }, (__, column) => `$${row * DELIVERY_COLUMNS + column + 1}`).join(", ")})`);
-  const inserted = await sql<{ id: string; receiver: string; github_delivery_id: string }>(
+  const inserted = await sql<Pick<Delivery, "id" | "receiver" | "github_delivery_id">>(
     db,
     `INSERT INTO webhook_deliveries
        (receiver, webhook_id, org_id, github_delivery_id, event_type, action, github_installation_id,
@@ -73,7 +73,7 @@ export async function recordDeliveries(db: Queryable, inputs: readonly NewDelive
   });
   const seen = inputs.filter((_, i) => results[i] === undefined);
   if (seen.length === 0) return results as RecordedDelivery[];
-  const existing = await sql<{ id: string; status: DeliveryStatus; receiver: string; github_delivery_id: string }>(
+  const existing = await sql<Pick<Delivery, "id" | "status" | "receiver" | "github_delivery_id">>(
     db,
     `SELECT d.id, d.status, d.receiver, d.github_delivery_id
        FROM webhook_deliveries d JOIN unnest($1::text[], $2::text[]) AS k(receiver, github_delivery_id)

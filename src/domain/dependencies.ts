@@ -1,5 +1,6 @@
 import type { DataSource, EntityManager } from "typeorm";
 import { sql, type Queryable } from "../db/sql.js";
+import type { TaskDependency } from "../db/entities/task-dependency.js";
 import { ValidationError } from "./errors.js";
 import { getTask } from "./tasks.js";
 
@@ -59,7 +60,7 @@ export async function replaceTaskDependencies(db: DataSource, orgId: string, tas
 }
 
 export async function dependenciesOf(db: Queryable, taskIds: readonly number[]): Promise<Map<number, number[]>> {
-  const result = await sql<{ task_id: number; depends_on_id: number }>(
+  const result = await sql<TaskDependency>(
     db,
     "SELECT task_id, depends_on_id FROM task_dependencies WHERE task_id = ANY($1::integer[]) ORDER BY depends_on_id",
     [[...taskIds]],

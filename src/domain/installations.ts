@@ -1,6 +1,7 @@
 import type { DataSource, EntityManager } from "typeorm";
 import type { Delivery } from "../db/entities/delivery.js";
 import type { Installation } from "../db/entities/installation.js";
+import type { Webhook } from "../db/entities/webhook.js";
 import { sql, type Queryable } from "../db/sql.js";
 import { finishDelivery, type DeliveryOutcome } from "./deliveries.js";
 import { NotFoundError } from "./errors.js";
@@ -102,24 +103,14 @@ export async function applyInstallationEvent(db: DataSource, deliveryId: string,
 }
 
 /** An installation as its organization's admins see it: which repositories feed which team, and how. */
-export interface InstallationView {
-  id: string;
-  github_installation_id: number;
-  account_login: string | null;
-  account_type: string | null;
-  repository_selection: string | null;
-  repositories: string[] | null;
-  permissions: Record<string, string>;
-  suspended_at: Date | null;
-  deleted_at: Date | null;
+export type InstallationView = Omit<Installation, "org_id"> & {
+  /** The installation's webhook row and its settings; null while it has none. */
   webhook_id: string | null;
-  team_id: string | null;
-  events: string[] | null;
-  config: Record<string, unknown> | null;
-  active: boolean | null;
-  created_at: Date;
-  updated_at: Date;
-}
+  team_id: Webhook["team_id"];
+  events: Webhook["events"] | null;
+  config: Webhook["config"] | null;
+  active: Webhook["active"] | null;
+};
 
 const VIEW = `
   SELECT i.id, i.github_installation_id, i.account_login, i.account_type, i.repository_selection, i.repositories,
@@ -127,19 +118,14 @@ const VIEW = `
          i.created_at, i.updated_at
     FROM installations i LEFT JOIN webhooks w ON w.installation_id = i.id`;
 
-function normalized(row: InstallationView): InstallationView {
-  return { ...row, github_installation_id: Number(row.github_installation_id) };
-}
-
 export async function listInstallations(db: Queryable, orgId: string, page: PageRequest): Promise<Page<InstallationView>> {
   const query = pageQuery({ select: VIEW, where: ["i.org_id = $1"], params: [orgId] }, page, "uuid", "i");
   const result = await sql<InstallationView>(db, query.text, query.params);
-  const paged = toPage(result.rows, query.limit);
-  return { data: paged.data.map(normalized), next_cursor: paged.next_cursor };
+  return toPage(result.rows, query.limit);
 }
 
 export async function getInstallation(db: Queryable, orgId: string, id: string): Promise<InstallationView> {
   const result = await sql<InstallationView>(db, `${VIEW} WHERE i.id = $1 AND i.org_id = $2`, [id, orgId]);
   if (!result.rows[0]) throw new NotFoundError(`installation ${id}`);
-  return normalized(result.rows[0]);
+  return result.rows[0];
 }

@@ -43,7 +43,7 @@ async function addDelivery(
 export async function fanOutTaskEvent(db: Queryable, task: Pick<Task, "id" | "org_id">, change: TaskChange): Promise<void> {
   const notifications = notificationsFor(change);
   if (notifications.length === 0) return;
-  const subscribers = await sql<{ id: string; events: string[]; team_id: string }>(
+  const subscribers = await sql<Pick<OutboundWebhook, "id" | "events"> & Pick<Task, "team_id">>(
     db,
     `SELECT s.id, s.events, t.team_id
        FROM tasks t

@@ -27,7 +27,7 @@ function accountLogin(payload: AppPayload): string | null {
 export async function ensureInstallation(db: Queryable, payload: AppPayload): Promise<Installation> {
   const githubId = payload.installation!.id!;
   const known = await sql<Installation>(db, "SELECT * FROM installations WHERE github_installation_id = $1", [githubId]);
-  if (known.rows[0]) return normalizeInstallation(known.rows[0]);
+  if (known.rows[0]) return known.rows[0];
   await sql(
     db,
     `INSERT INTO installations (github_installation_id, account_login, account_type)
@@ -35,11 +35,7 @@ export async function ensureInstallation(db: Queryable, payload: AppPayload): Pr
     [githubId, accountLogin(payload), payload.installation?.account?.type ?? null],
   );
   const result = await sql<Installation>(db, "SELECT * FROM installations WHERE github_installation_id = $1", [githubId]);
-  return normalizeInstallation(result.rows[0]!);
-}
-
-export function normalizeInstallation(row: Installation): Installation {
-  return { ...row, github_installation_id: Number(row.github_installation_id) };
+  return result.rows[0]!;
 }
 
 /** Links the installation to the organization whose github_login is its account, if there is one. */

@@ -1,17 +1,11 @@
 import type { DataSource } from "typeorm";
+import type { OutboxJob } from "../db/entities/outbox-job.js";
 import { sql } from "../db/sql.js";
 import type { Logger } from "../log.js";
 import { SELF_RECOVERING_JOBS, type JobName } from "../domain/jobs.js";
 import type { JobQueue } from "./queue.js";
 
-interface OutboxRow {
-  id: string;
-  job_name: JobName;
-  job_id: string;
-  payload: never;
-  delay_ms: number;
-  created_at: Date;
-}
+type OutboxRow = Omit<OutboxJob, "job_name" | "payload"> & { job_name: JobName; payload: never };
 
 const BATCH = 200;
 

@@ -1,5 +1,6 @@
 import { EntitySchema } from "typeorm";
 import { createdAt, timestamp, updatedAt, uuidPrimary } from "./columns.js";
+import { oneOf, references } from "./constraints.js";
 
 export const AGENT_ROLES = ["manager", "engineer", "reviewer"] as const;
 export const AGENT_STATUSES = ["idle", "working", "paused"] as const;
@@ -30,8 +31,11 @@ export const AgentEntity = new EntitySchema<Agent>({
     role: { type: "text" },
     status: { type: "text", default: "idle" },
     config: { type: "jsonb", default: {} },
-    idle_since: { ...timestamp, nullable: true },
+    idle_since: { ...timestamp, nullable: true, default: () => "now()" },
     created_at: createdAt,
     updated_at: updatedAt,
   },
+  uniques: [{ columns: ["team_id", "name"] }],
+  checks: [oneOf("agents", "role", AGENT_ROLES), oneOf("agents", "status", AGENT_STATUSES)],
+  foreignKeys: [references("org_id", "Organization"), references("team_id", "Team")],
 });

@@ -1,7 +1,9 @@
 import { EntitySchema } from "typeorm";
 import { createdAt, timestamp, uuidPrimary } from "./columns.js";
+import { oneOf, references } from "./constraints.js";
 
-export type ApiKeyRole = "admin" | "agent";
+export const API_KEY_ROLES = ["admin", "agent"] as const;
+export type ApiKeyRole = (typeof API_KEY_ROLES)[number];
 
 /** Only the SHA-256 of a key is kept; the key itself is shown once. */
 export interface ApiKey {
@@ -25,10 +27,12 @@ export const ApiKeyEntity = new EntitySchema<ApiKey>({
     org_id: { type: "uuid" },
     name: { type: "text" },
     role: { type: "text", default: "admin" },
-    key_hash: { type: "text" },
+    key_hash: { type: "text", unique: true },
     key_prefix: { type: "text" },
     last_used_at: { ...timestamp, nullable: true },
     revoked_at: { ...timestamp, nullable: true },
     created_at: createdAt,
   },
+  checks: [oneOf("api_keys", "role", API_KEY_ROLES)],
+  foreignKeys: [references("org_id", "Organization")],
 });

@@ -1,5 +1,6 @@
 import { EntitySchema } from "typeorm";
-import { bigintColumn, createdAt, timestamp, uuidPrimary } from "./columns.js";
+import { createdAt, timestamp, uuidPrimary } from "./columns.js";
+import { oneOf, references } from "./constraints.js";
 
 export const DELIVERY_STATUSES = ["received", "processed", "ignored", "failed"] as const;
 export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
@@ -42,7 +43,7 @@ export const DeliveryEntity = new EntitySchema<Delivery>({
     github_delivery_id: { type: "text" },
     event_type: { type: "text" },
     action: { type: "text", nullable: true },
-    github_installation_id: { ...bigintColumn, nullable: true },
+    github_installation_id: { type: "bigint", nullable: true },
     payload_summary: { type: "jsonb", default: {} },
     payload: { type: "jsonb" },
     status: { type: "text", default: "received" },
@@ -54,4 +55,11 @@ export const DeliveryEntity = new EntitySchema<Delivery>({
     created_at: createdAt,
     processed_at: { ...timestamp, nullable: true },
   },
+  indices: [
+    { name: "webhook_deliveries_webhook_idx", columns: ["webhook_id", "created_at", "id"] },
+    { name: "webhook_deliveries_received_idx", columns: ["created_at"], where: "status = 'received'" },
+  ],
+  uniques: [{ columns: ["receiver", "github_delivery_id"] }],
+  checks: [oneOf("webhook_deliveries", "status", DELIVERY_STATUSES)],
+  foreignKeys: [references("webhook_id", "Webhook"), references("org_id", "Organization"), references("task_id", "Task")],
 });

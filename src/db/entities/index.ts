@@ -9,20 +9,29 @@ export * from "./delivery.js";
 export * from "./api-key.js";
 export * from "./outbound-webhook.js";
 export * from "./outbound-delivery.js";
+export * from "./task-dependency.js";
+export * from "./outbox-job.js";
+export * from "./github-comment.js";
+export * from "./redelivery-request.js";
 
 import { AgentEntity } from "./agent.js";
 import { ApiKeyEntity } from "./api-key.js";
 import { DeliveryEntity } from "./delivery.js";
+import { GitHubCommentEntity } from "./github-comment.js";
 import { InstallationEntity } from "./installation.js";
 import { OutboundDeliveryEntity } from "./outbound-delivery.js";
+import { OutboxJobEntity } from "./outbox-job.js";
 import { OutboundWebhookEntity } from "./outbound-webhook.js";
 import { OrganizationEntity } from "./organization.js";
+import { RedeliveryRequestEntity } from "./redelivery-request.js";
+import { TaskDependencyEntity } from "./task-dependency.js";
 import { TaskEventEntity } from "./task-event.js";
 import { TaskEntity } from "./task.js";
 import { TeamEntity } from "./team.js";
 import { WebhookEntity } from "./webhook.js";
 
 export const ENTITIES = [
-  OrganizationEntity, TeamEntity, AgentEntity, TaskEntity, TaskEventEntity,
+  OrganizationEntity, TeamEntity, AgentEntity, TaskEntity, TaskDependencyEntity, TaskEventEntity,
   InstallationEntity, WebhookEntity, DeliveryEntity, ApiKeyEntity, OutboundWebhookEntity, OutboundDeliveryEntity,
+  OutboxJobEntity, GitHubCommentEntity, RedeliveryRequestEntity,
 ];

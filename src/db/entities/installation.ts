@@ -1,5 +1,6 @@
 import { EntitySchema } from "typeorm";
-import { bigintColumn, createdAt, timestamp, updatedAt, uuidPrimary } from "./columns.js";
+import { createdAt, timestamp, updatedAt, uuidPrimary } from "./columns.js";
+import { references } from "./constraints.js";
 
 export interface Installation {
   id: string;
@@ -22,7 +23,7 @@ export const InstallationEntity = new EntitySchema<Installation>({
   tableName: "installations",
   columns: {
     id: uuidPrimary,
-    github_installation_id: bigintColumn,
+    github_installation_id: { type: "bigint", unique: true },
     org_id: { type: "uuid", nullable: true },
     account_login: { type: "text", nullable: true },
     account_type: { type: "text", nullable: true },
@@ -34,4 +35,5 @@ export const InstallationEntity = new EntitySchema<Installation>({
     created_at: createdAt,
     updated_at: updatedAt,
   },
+  foreignKeys: [references("org_id", "Organization")],
 });

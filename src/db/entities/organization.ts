@@ -16,10 +16,14 @@ export const OrganizationEntity = new EntitySchema<Organization>({
   tableName: "organizations",
   columns: {
     id: uuidPrimary,
-    slug: { type: "text" },
+    slug: { type: "text", unique: true },
     name: { type: "text" },
     github_login: { type: "text", nullable: true },
     created_at: createdAt,
     updated_at: updatedAt,
   },
+  indices: [
+    // Unique on lower(github_login), an expression TypeORM cannot describe: the initial migration made it.
+    { name: "organizations_github_login_key", columns: ["github_login"], unique: true, synchronize: false },
+  ],
 });

@@ -1,5 +1,6 @@
 import { EntitySchema } from "typeorm";
-import { createdAt, timestamp, updatedAt, uuidPrimary } from "./columns.js";
+import { createdAt, timestamp, updatedAt } from "./columns.js";
+import { oneOf, references } from "./constraints.js";
 
 export const OUTBOUND_DELIVERY_STATUSES = ["pending", "delivered", "failed", "dead"] as const;
 export type OutboundDeliveryStatus = (typeof OUTBOUND_DELIVERY_STATUSES)[number];
@@ -10,8 +11,8 @@ export type OutboundDeliveryStatus = (typeof OUTBOUND_DELIVERY_STATUSES)[number]
  */
 export interface OutboundDelivery {
   id: string;
-  /** Send order of the deliveries of one (subscription, task), compared in SQL only (pg reads bigint as text, PGlite as a number). */
-  seq: string | number;
+  /** Send order of the deliveries of one (subscription, task). */
+  seq: number;
   outbound_webhook_id: string;
   org_id: string;
   /** Null for a notification about no task (delivery.failed). */
@@ -41,7 +42,8 @@ export const OutboundDeliveryEntity = new EntitySchema<OutboundDelivery>({
   name: "OutboundDelivery",
   tableName: "outbound_deliveries",
   columns: {
-    id: uuidPrimary,
+    // Made by the sender (UUIDv7), not by the database.
+    id: { type: "uuid", primary: true },
     seq: { type: "bigint", generated: "increment" },
     outbound_webhook_id: { type: "uuid" },
     org_id: { type: "uuid" },
@@ -60,4 +62,11 @@ export const OutboundDeliveryEntity = new EntitySchema<OutboundDelivery>({
     created_at: createdAt,
     updated_at: updatedAt,
   },
+  indices: [
+    { name: "outbound_deliveries_webhook_idx", columns: ["outbound_webhook_id", "created_at", "id"] },
+    // Finds what a task's next notification waits for, and what goes once an earlier one ends.
+    { name: "outbound_deliveries_open_idx", columns: ["outbound_webhook_id", "task_id", "seq"], where: "status IN ('pending', 'failed')" },
+  ],
+  checks: [oneOf("outbound_deliveries", "status", OUTBOUND_DELIVERY_STATUSES)],
+  foreignKeys: [references("outbound_webhook_id", "OutboundWebhook"), references("org_id", "Organization"), references("task_id", "Task")],
 });

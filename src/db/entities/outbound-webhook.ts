@@ -1,5 +1,6 @@
 import { EntitySchema } from "typeorm";
 import { createdAt, timestamp, updatedAt, uuidPrimary } from "./columns.js";
+import { references } from "./constraints.js";
 
 /** A subscription of an organization's task notifications, signed and sent to `url`. */
 export interface OutboundWebhook {
@@ -51,4 +52,10 @@ export const OutboundWebhookEntity = new EntitySchema<OutboundWebhook>({
     created_at: createdAt,
     updated_at: updatedAt,
   },
+  indices: [
+    { name: "outbound_webhooks_org_created_idx", columns: ["org_id", "created_at", "id"] },
+    // Every task change looks up the organization's active subscriptions.
+    { name: "outbound_webhooks_org_active_idx", columns: ["org_id"], where: "active AND deleted_at IS NULL" },
+  ],
+  foreignKeys: [references("org_id", "Organization"), references("team_id", "Team")],
 });

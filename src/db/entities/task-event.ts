@@ -1,9 +1,10 @@
 import { EntitySchema } from "typeorm";
 import { createdAt, uuidPrimary } from "./columns.js";
+import { references } from "./constraints.js";
 
 export type ActorType = "system" | "api_key" | "user" | "agent" | "webhook";
 
-/** One change of a task; rows are never updated or deleted. */
+/** One change of a task; rows are never updated or deleted (a trigger of the initial migration refuses both). */
 export interface TaskEvent {
   id: string;
   task_id: number;
@@ -32,4 +33,6 @@ export const TaskEventEntity = new EntitySchema<TaskEvent>({
     data: { type: "jsonb", default: {} },
     created_at: createdAt,
   },
+  indices: [{ name: "task_events_task_idx", columns: ["task_id", "created_at", "id"] }],
+  foreignKeys: [references("task_id", "Task"), references("org_id", "Organization")],
 });

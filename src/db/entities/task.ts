@@ -1,5 +1,6 @@
 import { EntitySchema } from "typeorm";
 import { createdAt, timestamp, updatedAt } from "./columns.js";
+import { oneOf, references } from "./constraints.js";
 
 export const TASK_PRIORITIES = ["critical", "high", "medium", "low"] as const;
 export const TASK_STATUSES = [
@@ -68,4 +69,18 @@ export const TaskEntity = new EntitySchema<Task>({
     updated_at: updatedAt,
     completed_at: { ...timestamp, nullable: true },
   },
+  indices: [
+    // One task per GitHub issue or pull request within an organization: unique on (org_id, source's repository,
+    // kind and number), expressions TypeORM cannot describe; the initial migration made it.
+    { name: "tasks_source_key", columns: ["org_id", "source"], unique: true, where: "source IS NOT NULL", synchronize: false },
+    { name: "tasks_team_created_idx", columns: ["team_id", "created_at", "id"] },
+    { name: "tasks_parent_idx", columns: ["parent_id"], where: "parent_id IS NOT NULL" },
+    { name: "tasks_waiting_idx", columns: ["team_id", "created_at"], where: "status = 'todo' AND assignee_id IS NULL AND auto_assign" },
+    { name: "tasks_assignee_idx", columns: ["assignee_id"], where: "assignee_id IS NOT NULL" },
+  ],
+  checks: [oneOf("tasks", "priority", TASK_PRIORITIES), oneOf("tasks", "status", TASK_STATUSES)],
+  foreignKeys: [
+    references("org_id", "Organization"), references("team_id", "Team"), references("parent_id", "Task"),
+    references("assignee_id", "Agent"), references("webhook_id", "Webhook"),
+  ],
 });

@@ -1,5 +1,6 @@
 import { EntitySchema } from "typeorm";
 import { createdAt, updatedAt, uuidPrimary } from "./columns.js";
+import { references } from "./constraints.js";
 
 export interface Team {
   id: string;
@@ -21,4 +22,6 @@ export const TeamEntity = new EntitySchema<Team>({
     created_at: createdAt,
     updated_at: updatedAt,
   },
+  uniques: [{ columns: ["org_id", "slug"] }],
+  foreignKeys: [references("org_id", "Organization")],
 });

@@ -1,5 +1,6 @@
 import { EntitySchema } from "typeorm";
 import { createdAt, timestamp, updatedAt, uuidPrimary } from "./columns.js";
+import { references } from "./constraints.js";
 
 export interface WebhookConfig {
   auto_assign?: boolean;
@@ -33,7 +34,7 @@ export const WebhookEntity = new EntitySchema<Webhook>({
     id: uuidPrimary,
     org_id: { type: "uuid" },
     team_id: { type: "uuid", nullable: true },
-    installation_id: { type: "uuid", nullable: true },
+    installation_id: { type: "uuid", nullable: true, unique: true },
     name: { type: "text" },
     provider: { type: "text" },
     events: { type: "text", array: true },
@@ -46,4 +47,6 @@ export const WebhookEntity = new EntitySchema<Webhook>({
     created_at: createdAt,
     updated_at: updatedAt,
   },
+  indices: [{ name: "webhooks_org_created_idx", columns: ["org_id", "created_at", "id"] }],
+  foreignKeys: [references("org_id", "Organization"), references("team_id", "Team"), references("installation_id", "Installation")],
 });
