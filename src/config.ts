@@ -79,6 +79,7 @@ const envSchema = z.object({
   JOB_BACKOFF_MS: positiveInt(1000),
   DISPATCH_ACK_TIMEOUT_MS: positiveInt(600_000),
   REPOSITORY_SETTINGS_TTL_MS: z.preprocess((v) => (v === "" || v === undefined ? 60_000 : v), z.coerce.number().int().min(0)),
+  GITHUB_WRITE_SPACING_MS: z.preprocess((v) => (v === "" ? undefined : v), z.coerce.number().int().min(0).optional()),
   RECOVER_INTERVAL_MS: positiveInt(600_000),
   RECOVER_WINDOW_MS: positiveInt(3 * 24 * 3600 * 1000),
   RATE_LIMIT_MAX: positiveInt(600),
@@ -134,6 +135,11 @@ export interface Config {
   dispatchAckTimeoutMs: number;
   /** How long a worker reuses a repository's .github/entourage.yml before reading it again; 0: every delivery. */
   repositorySettingsTtlMs: number;
+  /**
+   * Least time between two writes to GitHub for one installation in one process. Unset: Octokit's pacing, as
+   * GitHub recommends (1 s between writes, 3 s between those that notify people, such as comments).
+   */
+  githubWriteSpacingMs?: number;
   sweepIntervalMs: number;
   /** How often, and how far back, to ask GitHub for the App deliveries that never reached us. */
   recoverIntervalMs: number;
@@ -221,6 +227,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     jobBackoffMs: e.JOB_BACKOFF_MS,
     dispatchAckTimeoutMs: e.DISPATCH_ACK_TIMEOUT_MS,
     repositorySettingsTtlMs: e.REPOSITORY_SETTINGS_TTL_MS,
+    githubWriteSpacingMs: e.GITHUB_WRITE_SPACING_MS,
     sweepIntervalMs: e.SWEEP_INTERVAL_MS,
     recoverIntervalMs: e.RECOVER_INTERVAL_MS,
     recoverWindowMs: e.RECOVER_WINDOW_MS,

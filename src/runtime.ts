@@ -8,7 +8,7 @@ import { sealStoredOutboundSecrets } from "./domain/outbound-webhooks.js";
 import { requireServerSecrets, type Config } from "./config.js";
 import { openDatabase, type Database } from "./db/data-source.js";
 import { seedEmptyDatabase } from "./first-run.js";
-import { createProbot, type ProbotOptions } from "./github/probot.js";
+import { createProbot } from "./github/probot.js";
 import { startWebhookProxy, webhookProxyTarget, type WebhookProxy, type WebhookProxyClientClass } from "./github/webhook-proxy.js";
 import { APP_WEBHOOK_PATH } from "./http/routes/github-app-webhooks.js";
 import { SETUP_PATH } from "./http/routes/setup.js";
@@ -30,7 +30,6 @@ import { urlGuard } from "./outbound/url-guard.js";
 import { recoverDeliveries } from "./queue/workers/recover-deliveries.js";
 
 export interface RuntimeOptions {
-  probot?: ProbotOptions;
   /** Listen on config.port (default); false leaves the server for `inject` in tests. */
   listen?: boolean;
   /** Another smee.io client class for WEBHOOK_PROXY_URL, e.g. a stand-in in tests. */
@@ -81,7 +80,7 @@ export async function startRuntime(config: Config, log: Logger, options: Runtime
   let sweeper: Sweeper | undefined;
   const outboundGuard = urlGuard({ allowedHosts: config.outboundAllowedHosts });
   if (config.role !== "web") {
-    probot = createProbot(config, log, options.probot);
+    probot = createProbot(config, log);
     await probot.load(entourageApp({ db, readRepositorySettings: config.app !== undefined, repositorySettingsTtlMs: config.repositorySettingsTtlMs }));
     const handlers: JobHandlers = {
       "process-delivery": processDelivery({ db, probot, log, metrics }),
