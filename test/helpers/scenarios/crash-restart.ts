@@ -10,6 +10,7 @@ import type { GitHubServer } from "../github-server.js";
 import { openProcessBed, type ProcessBed } from "../process-bed.js";
 import { post, sendPaced, type Answer } from "../http-client.js";
 import { startApp, type AppProcess, type ChildProcesses } from "../processes.js";
+import { testRandom } from "../random.js";
 import { startRedisServer, type RedisServer } from "../redis-server.js";
 import type { TestDatabase } from "../services.js";
 import { waitFor } from "../wait.js";
@@ -46,8 +47,9 @@ function plan(total: number): { requests: Planned[]; distinct: number } {
       issueOpened({ owner: OWNER, repo: "chaos", number, title: `Chaos issue ${number}`, installationId: INSTALLATION, labels: [] }));
     return { deliveryId: signed.deliveryId, headers: signed.headers, body: signed.payload };
   });
-  const again = [...originals].sort(() => Math.random() - 0.5).slice(0, duplicates);
-  const requests = [...originals, ...again].sort(() => Math.random() - 0.5);
+  const random = testRandom();
+  const again = random.shuffle(originals).slice(0, duplicates);
+  const requests = random.shuffle([...originals, ...again]);
   return { requests, distinct };
 }
 
