@@ -180,8 +180,11 @@ function count<T>(values: T[]): Map<T, number> {
 async function commentJobsMissing(pool: pg.Pool, redisUrl: string, prefix: string): Promise<number> {
   const pending = (await pool.query<{ job_id: string }>(
     "SELECT job_id FROM job_outbox WHERE job_name = 'github-comment' AND enqueued_at IS NOT NULL AND finished_at IS NULL")).rows;
-  const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
+  // One connection, no reconnecting in the background, its errors answered by the commands that fail.
+  const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  redis.on("error", () => undefined);
   try {
+    await redis.connect();
     let missing = 0;
     for (const { job_id } of pending) if (!(await redis.exists(`${prefix}:github-comment:${job_id}`))) missing += 1;
     return missing;
