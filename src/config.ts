@@ -79,6 +79,7 @@ const envSchema = z.object({
   JOB_BACKOFF_MS: positiveInt(1000),
   DISPATCH_ACK_TIMEOUT_MS: positiveInt(600_000),
   REPOSITORY_SETTINGS_TTL_MS: z.preprocess((v) => (v === "" || v === undefined ? 60_000 : v), z.coerce.number().int().min(0)),
+  GITHUB_WRITE_SPACING_MS: z.preprocess((v) => (v === "" ? undefined : v), z.coerce.number().int().min(0).optional()),
   RECOVER_INTERVAL_MS: positiveInt(600_000),
   RECOVER_WINDOW_MS: positiveInt(3 * 24 * 3600 * 1000),
   RATE_LIMIT_MAX: positiveInt(600),
@@ -174,6 +175,7 @@ const configSchema = envSchema.transform((e, ctx) => {
     dispatchAckTimeoutMs: e.DISPATCH_ACK_TIMEOUT_MS,
     /** How long a worker reuses a repository's .github/entourage.yml before reading it again; 0: every delivery. */
     repositorySettingsTtlMs: e.REPOSITORY_SETTINGS_TTL_MS,
+    githubWriteSpacingMs: e.GITHUB_WRITE_SPACING_MS,
     sweepIntervalMs: e.SWEEP_INTERVAL_MS,
     /** How often, and how far back, to ask GitHub for the App deliveries that never reached us. */
     recoverIntervalMs: e.RECOVER_INTERVAL_MS,

@@ -8,7 +8,7 @@ import { sealStoredOutboundSecrets } from "./domain/outbound-webhooks.js";
 import { requireServerSecrets, type Config } from "./config.js";
 import { openDatabase, type Database } from "./db/data-source.js";
 import { seedEmptyDatabase } from "./first-run.js";
-import { createProbot, type ProbotOptions } from "./github/probot.js";
+import { createProbot } from "./github/probot.js";
 import { startWebhookProxy, webhookProxyTarget, type WebhookProxy, type WebhookProxyClientClass } from "./github/webhook-proxy.js";
 import { APP_WEBHOOK_PATH } from "./http/routes/github-app-webhooks.js";
 import { SETUP_PATH } from "./http/routes/setup.js";
@@ -31,7 +31,6 @@ import { urlGuard, type UrlGuard } from "./outbound/url-guard.js";
 import { recoverDeliveries } from "./queue/workers/recover-deliveries.js";
 
 export interface RuntimeOptions {
-  probot?: ProbotOptions;
   /** Listen on config.port (default); false leaves the server for `inject` in tests. */
   listen?: boolean;
   /** Another smee.io client class for WEBHOOK_PROXY_URL, e.g. a stand-in in tests. */
@@ -57,7 +56,7 @@ export async function startRuntime(config: Config, log: Logger, options: Runtime
   const storage = await openStorage(config, log);
   const { queue, relay, metrics } = openQueue(config, log, storage.database);
   const parts: Parts = { ...storage, queue, relay, metrics, outboundGuard: urlGuard({ allowedHosts: config.outboundAllowedHosts }) };
-  const workers = config.role === "web" ? undefined : await startWorkers(config, log, parts, options);
+  const workers = config.role === "web" ? undefined : await startWorkers(config, log, parts);
   const web = await startWeb(config, log, parts, options);
 
   return {
@@ -117,10 +116,10 @@ function openQueue(config: Config, log: Logger, database: Database): Pick<Parts,
 }
 
 /** The Probot app and a handler for every job, then the sweeper that queues what was stored but not queued, or lost. */
-async function startWorkers(config: Config, log: Logger, parts: Parts, options: RuntimeOptions): Promise<{ probot: Probot; sweeper: Sweeper }> {
+async function startWorkers(config: Config, log: Logger, parts: Parts): Promise<{ probot: Probot; sweeper: Sweeper }> {
   const { database, box, queue, relay, metrics } = parts;
   const db = database.dataSource;
-  const probot = createProbot(config, log, options.probot);
+  const probot = createProbot(config, log);
   await probot.load(entourageApp({ db, readRepositorySettings: config.app !== undefined, repositorySettingsTtlMs: config.repositorySettingsTtlMs }));
   const handlers: JobHandlers = {
     "process-delivery": processDelivery({ db, probot, log, metrics }),

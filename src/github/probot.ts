@@ -1,23 +1,43 @@
+import Bottleneck from "bottleneck";
 import { Probot, ProbotOctokit } from "probot";
 import type { Config } from "../config.js";
 import type { Logger } from "../log.js";
 
-type OctokitClass = typeof ProbotOctokit;
+type OctokitOptions = NonNullable<ConstructorParameters<typeof ProbotOctokit>[0]>;
 
 /** Stands in for App credentials before the App is registered; any GitHub call made with it fails with 401. */
 const UNCONFIGURED_TOKEN = "entourage-app-not-configured";
 
-export interface ProbotOptions {
-  /** Another Octokit class, e.g. with retries and throttling set for tests. */
-  Octokit?: OctokitClass;
+/** The throttling plugin's answer to a rate limit: no wait inside Octokit; the error reaches the job, whose queue waits. */
+const leaveToQueue = () => false;
+
+/** One write at a time per installation, `spacingMs` apart; shared by every Octokit of the process, as the plugin's own. */
+function writeGroups(spacingMs: number) {
+  const group = () => new Bottleneck.Group({ maxConcurrent: 1, minTime: spacingMs });
+  return { write: group(), notifications: group() };
+}
+
+/**
+ * Probot's Octokit with every wait left to the queue, where it holds no worker slot and survives a
+ * restart: the throttling plugin still paces writes, but a rate-limited request fails at once, and the
+ * retry plugin is off, so a 5xx is retried by the job's own backoff. `writeSpacingMs` replaces the
+ * plugin's pacing (1 s, 3 s for writes that notify). The function form: an object would lose to Probot's defaults.
+ */
+export function appOctokit(writeSpacingMs?: number): typeof ProbotOctokit {
+  const groups = writeSpacingMs === undefined ? {} : writeGroups(writeSpacingMs);
+  return ProbotOctokit.defaults((options: OctokitOptions) => ({
+    ...options,
+    throttle: { ...options.throttle, ...groups, onRateLimit: leaveToQueue, onSecondaryRateLimit: leaveToQueue },
+    retry: { enabled: false },
+  }));
 }
 
 /** The Probot instance that runs the app's event handlers in worker processes. */
-export function createProbot(config: Config, log: Logger, options: ProbotOptions = {}): Probot {
+export function createProbot(config: Config, log: Logger): Probot {
   const common = {
     log: log.child({ name: "probot" }) as never,
     baseUrl: config.githubBaseUrl,
-    Octokit: options.Octokit ?? ProbotOctokit,
+    Octokit: appOctokit(config.githubWriteSpacingMs),
   };
   if (!config.app) return new Probot({ ...common, githubToken: UNCONFIGURED_TOKEN });
   return new Probot({

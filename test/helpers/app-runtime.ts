@@ -1,7 +1,6 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { ProbotOctokit } from "probot";
 import { loadConfig, type Config } from "../../src/config.js";
 import { sql } from "../../src/db/sql.js";
 import { createApiKey } from "../../src/domain/api-keys.js";
@@ -14,14 +13,6 @@ import { createRedisPrefix, createTestDatabase, TEST_REDIS_URL } from "./service
 
 export const APP_WEBHOOK_SECRET = "test-app-webhook-secret";
 export const TEST_ENCRYPTION_KEY = "0f".repeat(32);
-
-
-/** Octokit without retries or throttling, so nock-backed tests do not wait on timers. */
-export const TestOctokit = ProbotOctokit.defaults((options: Record<string, unknown>) => ({
-  ...options,
-  retry: { enabled: false },
-  throttle: { enabled: false },
-}));
 
 export interface TestRuntime extends Runtime {
   /** GitHub's API as nock answers it for this test file. */
@@ -55,6 +46,8 @@ export async function startTestRuntime(options: TestRuntimeOptions): Promise<Tes
     ENCRYPTION_KEY: TEST_ENCRYPTION_KEY,
     JOB_BACKOFF_MS: "50",
     JOB_ATTEMPTS: "3",
+    // Production's Octokit, writes one at a time per installation, without GitHub's recommended 1-3 s between them.
+    GITHUB_WRITE_SPACING_MS: "0",
     // Tests change a repository's settings file between deliveries: read it every time unless a test says otherwise.
     REPOSITORY_SETTINGS_TTL_MS: "0",
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "silent",
@@ -63,7 +56,7 @@ export async function startTestRuntime(options: TestRuntimeOptions): Promise<Tes
   const github = new FakeGitHub();
   let runtime: Runtime;
   try {
-    runtime = await startRuntime(config, createLogger(config.logLevel), { listen: false, probot: { Octokit: TestOctokit } });
+    runtime = await startRuntime(config, createLogger(config.logLevel), { listen: false });
   } catch (error) {
     github.close();
     await database?.drop();

@@ -13,6 +13,7 @@ interface Failure {
   path: RegExp;
   status: number;
   headers?: Record<string, string>;
+  message?: string;
   times: number;
 }
 
@@ -109,8 +110,8 @@ export class FakeGitHub {
   }
 
   /** The next `times` requests matching method and path get this status instead. */
-  fail(method: string, path: RegExp, status: number, options: { headers?: Record<string, string>; times?: number } = {}): void {
-    this.failures.push({ method, path, status, headers: options.headers, times: options.times ?? 1 });
+  fail(method: string, path: RegExp, status: number, options: { headers?: Record<string, string>; message?: string; times?: number } = {}): void {
+    this.failures.push({ method, path, status, headers: options.headers, message: options.message, times: options.times ?? 1 });
   }
 
   commentsOn(repository: string, issueNumber: number): PostedComment[] {
@@ -127,7 +128,7 @@ export class FakeGitHub {
     const failure = this.failures.find((f) => f.method === method && f.path.test(uri) && f.times > 0);
     if (failure) {
       failure.times -= 1;
-      return [failure.status, { message: `fake failure ${failure.status}` }, failure.headers ?? {}];
+      return [failure.status, { message: failure.message ?? `fake failure ${failure.status}` }, failure.headers ?? {}];
     }
     const [status, body, headers] = ok();
     return [status, body, headers ?? {}];

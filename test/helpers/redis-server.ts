@@ -1,3 +1,5 @@
+import { readFileSync } from "node:fs";
+import { createServer } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Redis } from "ioredis";
 import { freePort, type ChildProcesses, type Spawned } from "./processes.js";
@@ -24,8 +26,36 @@ async function answersPing(port: number): Promise<boolean> {
   }
 }
 
+function isFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once("error", () => resolve(false));
+    server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
+  });
+}
+
+/**
+ * A free port below the kernel's ephemeral range. A port from listen(0) is in that range, and while
+ * Redis is down for a restart any process on the machine may be handed it (another listen(0), the
+ * source port of a connection), so redis-server could not bind it again and its clients met ECONNREFUSED.
+ */
+async function portOutsideEphemeralRange(): Promise<number> {
+  let low = 32_768;
+  try {
+    low = Number(readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8").trim().split(/\s+/)[0]);
+  } catch {
+    // Not Linux: the usual start of the range.
+  }
+  if (!(low > 11_024)) return freePort();
+  for (let tries = 0; tries < 50; tries++) {
+    const port = low - 10_000 + Math.floor(Math.random() * 10_000);
+    if (await isFree(port)) return port;
+  }
+  return freePort();
+}
+
 export async function startRedisServer(children: ChildProcesses, name = "redis"): Promise<RedisServer> {
-  const port = await freePort();
+  const port = await portOutsideEphemeralRange();
   let current: Spawned | undefined;
   const start = async () => {
     current = children.spawn(name, ["redis-server", "--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], { env: {}, node: false });

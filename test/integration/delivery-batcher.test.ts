@@ -9,6 +9,7 @@ import { createLogger } from "../../src/log.js";
 import { BullmqQueue } from "../../src/queue/bullmq-queue.js";
 import { DEFAULT_RETRY } from "../../src/domain/jobs.js";
 import { issueOpened } from "../helpers/github-events.js";
+import { testRandom } from "../helpers/random.js";
 import { createRedisPrefix, createTestDatabase, TEST_REDIS_URL, type TestDatabase } from "../helpers/services.js";
 
 const log = createLogger("silent");
@@ -39,11 +40,11 @@ describe("deliveries stored together", () => {
     const ids = Array.from({ length: 120 }, () => randomUUID());
     // Every id once, 40 of them a second time at the same moment, and 10 of them to a second receiver as well.
     const other = randomUUID();
-    const inputs = [
+    const inputs = testRandom().shuffle([
       ...ids.map((id, i) => delivery(id, i + 1)),
       ...ids.slice(0, 40).map((id, i) => delivery(id, i + 1)),
       ...ids.slice(0, 10).map((id, i) => delivery(id, i + 1, other)),
-    ].sort(() => Math.random() - 0.5);
+    ]);
     const answers = await Promise.all(inputs.map((input) => batcher.record(input)));
 
     const rows = (await sql<{ id: string; receiver: string; github_delivery_id: string }>(database.dataSource,
@@ -55,6 +56,11 @@ describe("deliveries stored together", () => {
     expect(answers.filter((a) => a.duplicate)).toHaveLength(40);
     expect(new Set(answers.filter((a) => !a.duplicate).map((a) => a.id)).size).toBe(130);
     expect((await queue.counts())["process-delivery"].waiting).toBe(130);
+    // Rows one INSERT stored share its transaction's id (xmin): the two written at once alone, then batches of at most 16.
+    const batches = (await sql<{ rows: number }>(database.dataSource,
+      "SELECT count(*)::integer AS rows FROM webhook_deliveries GROUP BY xmin::text")).rows.map((r) => r.rows);
+    expect(batches.length).toBeLessThanOrEqual(2 + Math.ceil((inputs.length - 2) / 16));
+    expect(Math.max(...batches)).toBeLessThanOrEqual(16);
   });
 
   it("answer a delivery the database refuses with its own error, and store the others of its batch", async () => {

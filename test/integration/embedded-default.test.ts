@@ -10,7 +10,7 @@ import { sql } from "../../src/db/sql.js";
 import { MIGRATIONS } from "../../src/db/migrations/index.js";
 import { REDACTED_PATHS } from "../../src/log.js";
 import { startRuntime, type Runtime } from "../../src/runtime.js";
-import { APP_WEBHOOK_SECRET, startTestRuntime, TestOctokit, type TestRuntime } from "../helpers/app-runtime.js";
+import { APP_WEBHOOK_SECRET, startTestRuntime, type TestRuntime } from "../helpers/app-runtime.js";
 import { testPrivateKey } from "../helpers/private-key.js";
 import { issueOpened, signedDelivery } from "../helpers/github-events.js";
 import { waitFor } from "../helpers/wait.js";
@@ -73,7 +73,7 @@ describe("the first start and a restart on the same DATA_DIR, with no secrets co
   function start(): Promise<Runtime> {
     // No DATABASE_URL, REDIS_URL, JWT_SECRET or ENCRYPTION_KEY: the embedded default makes what it needs.
     const config = loadConfig({ DATA_DIR: dataDir, APP_ID: "12345", PRIVATE_KEY: testPrivateKey(), WEBHOOK_SECRET: APP_WEBHOOK_SECRET, LOG_LEVEL: "info" });
-    return startRuntime(config, log, { listen: false, probot: { Octokit: TestOctokit } });
+    return startRuntime(config, log, { listen: false });
   }
 
   beforeAll(() => {

@@ -160,6 +160,19 @@ describe("settings from .github/entourage.yml", () => {
   });
 });
 
+describe("a rate limit while reading .github/entourage.yml", () => {
+  it("is waited out through the queue until x-ratelimit-reset, without using up the delivery's tries", async () => {
+    const reset = Math.ceil(Date.now() / 1000) + 2;
+    // As many refusals as the job has attempts: only waits that cost no attempt let the delivery be processed.
+    rt.github.fail("GET", new RegExp(`/repos/${org.owner}/limited/contents/`), 403, { headers: { "x-ratelimit-remaining": "0", "x-ratelimit-reset": String(reset) }, message: "API rate limit exceeded", times: 3 });
+    const d = await deliverToApp(rt, "issues", issueOpened({ owner: org.owner, repo: "limited", number: 3, installationId: org.installationId }));
+    expect(d.status).toBe("processed");
+    expect(Date.now()).toBeGreaterThanOrEqual(reset * 1000);
+    const attempts = (await sql<{ attempts: number }>(rt.database.dataSource, "SELECT attempts FROM webhook_deliveries WHERE id = $1", [d.id])).rows[0]!.attempts;
+    expect(attempts).toBe(4);
+  });
+});
+
 describe("a repository settings file that does not parse", () => {
   it("is ignored: the task is still made with the webhook's settings", async () => {
     rt.github.settings.set(`${org.owner}/broken`, "team: [unclosed\n");

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import { createTenant, startTestRuntime, type Tenant, type TestRuntime } from "../helpers/app-runtime.js";
 import { issueOpened } from "../helpers/github-events.js";
 import { deliverToApp } from "../helpers/http.js";
+import { testRandom } from "../helpers/random.js";
 import { waitFor } from "../helpers/wait.js";
 
 let rt: TestRuntime;
@@ -38,7 +39,7 @@ describe("rate limits on the REST API", () => {
     const proven = await createTenant(rt, "proven");
     expect((await get(proven.apiKey)).statusCode).toBe(200);
     const guesses = [];
-    for (let i = 0; i < 10; i++) guesses.push((await get(`oc_guess-${i}-${Math.random().toString(36).slice(2)}`)).statusCode);
+    for (let i = 0; i < 10; i++) guesses.push((await get(`oc_guess-${i}-${testRandom().hex(6)}`)).statusCode);
     // The proven key's first request was counted by address too: four guesses are left in the window.
     expect(guesses).toEqual([401, 401, 401, 401, 429, 429, 429, 429, 429, 429]);
     // A right guess from that address is refused the same way, so it tells the guesser nothing.

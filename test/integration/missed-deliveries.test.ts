@@ -58,6 +58,8 @@ describe("missed GitHub deliveries", () => {
     await rt.queue.add("recover-deliveries", {}, { jobId: `recover-deliveries-test-${randomUUID()}` });
     await waitFor(async () => rt.github.redeliveryRequests.length > before, 30_000, "redelivery request");
     expect(rt.github.redeliveryRequests.at(-1)).toBe(rt.github.hookDeliveries[0]!.id);
+    // The job ends after GitHub's answer: it has let go of the recovery lock once no job runs.
+    await waitFor(async () => (await rt.queue.counts())["recover-deliveries"].active === 0, 10_000, "the recovery job's end");
   });
 
   it("runs in one process at a time: while another holds the recovery lock, a run asks GitHub nothing", async () => {

@@ -1,9 +1,10 @@
 import type { Probot } from "probot";
 import type { DataSource } from "typeorm";
 import { finishAndTime, recordDeliveryError, startAttempt, type DeliveryTiming } from "../../domain/deliveries.js";
+import { rateLimitDelayMs } from "../../github/rate-limit.js";
 import type { Logger } from "../../log.js";
 import type { Metrics } from "../../metrics.js";
-import type { JobHandler } from "../queue.js";
+import { RetryLaterError, type JobHandler } from "../queue.js";
 
 export interface ProcessDeliveryDeps {
   db: DataSource;
@@ -19,6 +20,15 @@ export function failureMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
+/** The longest wait GitHub asked for, when a handler failed on a rate limit (Octokit leaves the waiting to the queue). */
+function rateLimitWait(error: unknown): number | undefined {
+  const nested = (error as { errors?: unknown[] }).errors;
+  const waits = (Array.isArray(nested) ? nested : [error])
+    .map((e) => rateLimitDelayMs(e as Parameters<typeof rateLimitDelayMs>[0]))
+    .filter((wait): wait is number => wait !== undefined);
+  return waits.length > 0 ? Math.max(...waits) : undefined;
+}
+
 /** Hands a stored delivery to the Probot app; a delivery no handler finished is `ignored`. */
 export function processDelivery(deps: ProcessDeliveryDeps): JobHandler<"process-delivery"> {
   return async ({ deliveryId }, job) => {
@@ -30,6 +40,11 @@ export function processDelivery(deps: ProcessDeliveryDeps): JobHandler<"process-
       await deps.probot.receive({ id: delivery.id, name, payload: delivery.payload } as never);
     } catch (error) {
       const message = failureMessage(error);
+      const wait = rateLimitWait(error);
+      if (wait !== undefined) {
+        await recordDeliveryError(deps.db, delivery.id, message);
+        throw new RetryLaterError(wait, `GitHub rate limit: retry in ${wait} ms`);
+      }
       if (job.isLastAttempt) {
         observe(deps, await finishAndTime(deps.db, delivery.id, { status: "failed", error: message }));
         deps.log.error({ delivery_id: delivery.id, attempts: job.attempt, err: message }, "delivery failed");

@@ -10,6 +10,7 @@ import type { GitHubServer } from "../github-server.js";
 import { openProcessBed, type ProcessBed } from "../process-bed.js";
 import { post, sendPaced, type Answer } from "../http-client.js";
 import { startApp, type AppProcess, type ChildProcesses } from "../processes.js";
+import { testRandom } from "../random.js";
 import { startRedisServer, type RedisServer } from "../redis-server.js";
 import type { TestDatabase } from "../services.js";
 import { waitFor } from "../wait.js";
@@ -46,8 +47,9 @@ function plan(total: number): { requests: Planned[]; distinct: number } {
       issueOpened({ owner: OWNER, repo: "chaos", number, title: `Chaos issue ${number}`, installationId: INSTALLATION, labels: [] }));
     return { deliveryId: signed.deliveryId, headers: signed.headers, body: signed.payload };
   });
-  const again = [...originals].sort(() => Math.random() - 0.5).slice(0, duplicates);
-  const requests = [...originals, ...again].sort(() => Math.random() - 0.5);
+  const random = testRandom();
+  const again = random.shuffle(originals).slice(0, duplicates);
+  const requests = random.shuffle([...originals, ...again]);
   return { requests, distinct };
 }
 
@@ -178,8 +180,11 @@ function count<T>(values: T[]): Map<T, number> {
 async function commentJobsMissing(pool: pg.Pool, redisUrl: string, prefix: string): Promise<number> {
   const pending = (await pool.query<{ job_id: string }>(
     "SELECT job_id FROM job_outbox WHERE job_name = 'github-comment' AND enqueued_at IS NOT NULL AND finished_at IS NULL")).rows;
-  const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
+  // One connection, no reconnecting in the background, its errors answered by the commands that fail.
+  const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  redis.on("error", () => undefined);
   try {
+    await redis.connect();
     let missing = 0;
     for (const { job_id } of pending) if (!(await redis.exists(`${prefix}:github-comment:${job_id}`))) missing += 1;
     return missing;

@@ -1,11 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
-import { createHmac, randomBytes, randomUUID } from "node:crypto";
+import { createHmac, randomUUID } from "node:crypto";
 import type { AddressInfo } from "node:net";
 import { APP_WEBHOOK_SECRET, countRows, createTenant, startTestRuntime, type Tenant, type TestRuntime } from "../app-runtime.js";
 import { reportFigures } from "../figures.js";
 import { issueOpened, signature } from "../github-events.js";
 import { post, rawRequest, sendPaced, type Answer } from "../http-client.js";
 import { apiClient, deliverToApp } from "../http.js";
+import { testRandom } from "../random.js";
 
 export interface ForgerySize {
   /** Bad requests in all, the huge ones included. */
@@ -34,11 +35,12 @@ interface BadRequest {
   send(port: number): Promise<Answer>;
 }
 
-const pick = <T>(items: readonly T[]): T => items[Math.floor(Math.random() * items.length)]!;
-const hex = (bytes: number) => randomBytes(bytes).toString("hex");
+const random = testRandom();
+const pick = <T>(items: readonly T[]): T => random.pick(items);
+const hex = (bytes: number) => random.hex(bytes);
 
 function payload(): string {
-  return JSON.stringify(issueOpened({ owner: "forgery-corp", number: 1 + Math.floor(Math.random() * 1e6), title: `Forged ${hex(4)}`, installationId: 9_300_001 }));
+  return JSON.stringify(issueOpened({ owner: "forgery-corp", number: random.int(1, 1_000_001), title: `Forged ${hex(4)}`, installationId: 9_300_001 }));
 }
 
 function headersFor(target: Target, body: string | Buffer, overrides: Record<string, string | string[] | undefined> = {}): Record<string, string | string[]> {
@@ -84,7 +86,7 @@ const KINDS: ((target: Target, others: { otherSecret: string }) => BadRequest)[]
   (t) => {
     const body = payload();
     const full = signature(t.secret, body);
-    return viaHttp("truncated signature", 401, "unauthorized", t.path, headersFor(t, body, { "x-hub-signature-256": full.slice(0, 7 + Math.floor(Math.random() * 64)) }), body);
+    return viaHttp("truncated signature", 401, "unauthorized", t.path, headersFor(t, body, { "x-hub-signature-256": full.slice(0, random.int(7, 71)) }), body);
   },
   (t) => {
     const body = payload();
@@ -125,7 +127,7 @@ const KINDS: ((target: Target, others: { otherSecret: string }) => BadRequest)[]
     return viaHttp("non-JSON body, correctly signed", 400, "invalid_json", t.path, headersFor(t, body), body);
   },
   (t) => {
-    const body = randomBytes(200);
+    const body = random.bytes(200);
     return viaHttp("binary body, correctly signed", 400, "invalid_json", t.path, headersFor(t, body), body);
   },
   (t) => {

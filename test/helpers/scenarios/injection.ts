@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
-import { randomInt } from "node:crypto";
 import { sql } from "../../../src/db/sql.js";
 import { APP_WEBHOOK_SECRET, createTenant, startTestRuntime, type Tenant, type TestRuntime } from "../app-runtime.js";
 import { reportFigures } from "../figures.js";
 import { issueOpened, signedDelivery } from "../github-events.js";
 import { settled } from "../http.js";
+import { testRandom } from "../random.js";
 
 export interface InjectionSize {
   /** Strings made by joining hostile fragments at random, on top of the fixed list. */
@@ -58,7 +58,8 @@ export const HOSTILE = [
 const FRAGMENTS = ["'", "\"", ";", "--", "/*", "*/", "%", "_", "\\", "{", "}", "[", "]", ",", "$1", "$$", "::", "OR 1=1", "DROP TABLE tasks", "😀", "\u202E", "é", "\t", "\n", " ", "null", "<b>"];
 
 function generated(count: number): string[] {
-  return Array.from({ length: count }, () => Array.from({ length: randomInt(2, 7) }, () => FRAGMENTS[randomInt(FRAGMENTS.length)]!).join(""))
+  const random = testRandom();
+  return Array.from({ length: count }, () => Array.from({ length: random.int(2, 7) }, () => random.pick(FRAGMENTS)).join(""))
     .filter((s) => s.trim().length > 0);
 }
 
