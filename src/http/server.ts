@@ -69,6 +69,8 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   app.setErrorHandler(handleError);
+  // The API takes JSON only: any other body is a 415, as on the webhook endpoints.
+  app.removeContentTypeParser("text/plain");
   // A keep-alive connection whose request was in flight at close would hold close() for the keep-alive timeout.
   let closing = false;
   app.addHook("preClose", async () => {

@@ -405,4 +405,17 @@ describe("limits said once and the same everywhere", () => {
     expect(nul.json().error.message).toMatch(/description: must not contain NUL characters/);
   });
 
+  it("a body that is not JSON gets the receivers' 415, and a body over the limit a 413 that says the limit", async () => {
+    for (const type of ["text/plain", "application/x-www-form-urlencoded", "application/xml"]) {
+      const res = await call("POST", `/api/v1/teams/${acme.teamId}/tasks`, acme.apiKey, "title=t", { "content-type": type });
+      expect({ type, status: res.statusCode, body: res.json() }).toEqual({
+        type, status: 415, body: { error: { code: "unsupported_media_type", message: "Content-Type must be application/json" } },
+      });
+    }
+    const big = await call("POST", `/api/v1/teams/${acme.teamId}/tasks`, acme.apiKey, JSON.stringify({ title: "t", description: "x".repeat(1024 * 1024) }), {
+      "content-type": "application/json",
+    });
+    expect(big.statusCode).toBe(413);
+    expect(big.json()).toEqual({ error: { code: "payload_too_large", message: "the body is larger than 1 MiB (1048576 bytes)" } });
+  });
 });
