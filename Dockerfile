@@ -5,6 +5,7 @@ COPY package.json package-lock.json ./
 # npm install, not npm ci: the lock file cannot list other platforms' optional binaries.
 RUN npm install --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
+COPY scripts/build.mjs ./scripts/
 COPY src ./src
 RUN npm run build && npm prune --omit=dev --no-audit --no-fund
 
@@ -17,6 +18,8 @@ WORKDIR /app
 COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
+# Without src/ it builds nothing: `npm run admin` and `npm start` run dist/ as it is.
+COPY --from=build /app/scripts ./scripts
 COPY app.yml ./
 # Writable by the app alone: the embedded database (when DATABASE_URL is unset) and the .env that /setup writes.
 RUN mkdir -p /app/.data /app/config && chown node:node /app/.data /app/config

@@ -94,6 +94,9 @@ const envSchema = z.object({
   OUTBOUND_DISABLE_AFTER_MS: positiveInt(86_400_000),
 });
 
+/** The names of every variable the server reads, for the checks that deployment files and docs name only these. */
+export const CONFIG_VARIABLES: readonly string[] = Object.keys(envSchema.shape);
+
 export interface GitHubAppCredentials {
   appId: string;
   privateKey: string;

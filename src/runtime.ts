@@ -7,7 +7,7 @@ import { sealStoredSecrets } from "./domain/webhooks.js";
 import { sealStoredOutboundSecrets } from "./domain/outbound-webhooks.js";
 import { requireServerSecrets, type Config } from "./config.js";
 import { openDatabase, type Database } from "./db/data-source.js";
-import { seedEmptyDatabase } from "./first-run.js";
+import { explainFirstApiKey, seedEmptyDatabase } from "./first-run.js";
 import { createProbot } from "./github/probot.js";
 import { startWebhookProxy, webhookProxyTarget, type WebhookProxy, type WebhookProxyClientClass } from "./github/webhook-proxy.js";
 import { APP_WEBHOOK_PATH } from "./http/routes/github-app-webhooks.js";
@@ -95,7 +95,7 @@ async function openStorage(config: Config, log: Logger): Promise<Pick<Parts, "da
     jwtSecret ??= localSecret(config.dataDir, "jwt-secret");
     encryptionKey ??= localSecret(config.dataDir, "encryption-key");
     await seedEmptyDatabase(db, config.dataDir, log);
-  }
+  } else if (config.role !== "worker") await explainFirstApiKey(db, log);
   const box = SecretBox.fromText(encryptionKey!);
   const sealed = { webhooks: await sealStoredSecrets(db, box), outbound_webhooks: await sealStoredOutboundSecrets(db, box) };
   if (sealed.webhooks + sealed.outbound_webhooks > 0) log.info(sealed, "sealed webhook secrets that were stored in clear");

@@ -7,6 +7,7 @@ import {
   ConflictError, DomainError, ForbiddenError, GoneError, NotFoundError, RateLimitedError, UnauthorizedError, ValidationError,
 } from "../domain/errors.js";
 import { UnsupportedMediaTypeError } from "../ingress/ingest.js";
+import { bodyTooLargeMessage } from "./raw-body.js";
 
 export function errorBody(code: string, message: string): { error: { code: string; message: string } } {
   return { error: { code, message } };
@@ -34,12 +35,12 @@ export function isDatabaseUnavailable(error: unknown): boolean {
   return /Connection terminated|timeout exceeded when trying to connect|connect ECONNREFUSED|Driver not Connected/i.test(e?.message ?? "");
 }
 
-function fastifyStatus(error: FastifyError): [number, string] | undefined {
+function fastifyStatus(error: FastifyError, request: FastifyRequest): [number, string, string?] | undefined {
   switch (error.code) {
     case "FST_ERR_CTP_BODY_TOO_LARGE":
-      return [413, "payload_too_large"];
+      return [413, "payload_too_large", bodyTooLargeMessage(request.routeOptions.bodyLimit)];
     case "FST_ERR_CTP_INVALID_MEDIA_TYPE":
-      return [415, "unsupported_media_type"];
+      return [415, "unsupported_media_type", new UnsupportedMediaTypeError().message];
     case "FST_ERR_CTP_EMPTY_JSON_BODY":
     case "FST_ERR_CTP_INVALID_CONTENT_LENGTH":
       return [400, "invalid_request"];
@@ -77,9 +78,9 @@ export function handleError(error: FastifyError, request: FastifyRequest, reply:
     void reply.status(400).send(errorBody("invalid_request", `${error.validationContext ?? "request"} is invalid: ${details.join("; ")}`));
     return;
   }
-  const known = fastifyStatus(error);
+  const known = fastifyStatus(error, request);
   if (known) {
-    void reply.status(known[0]).send(errorBody(known[1], error.message));
+    void reply.status(known[0]).send(errorBody(known[1], known[2] ?? error.message));
     return;
   }
   if (error instanceof SyntaxError || error.statusCode === 400) {

@@ -22,7 +22,7 @@ import { healthRoutes } from "./routes/health.js";
 import { orgRoutes } from "./routes/orgs.js";
 import { taskRoutes } from "./routes/tasks.js";
 import { taskWorkflowRoutes } from "./routes/task-workflow.js";
-import { setupRoutes, type SetupOptions } from "./routes/setup.js";
+import { closedSetupRoutes, setupRoutes, type SetupOptions } from "./routes/setup.js";
 import { teamRoutes } from "./routes/teams.js";
 import { webhookReceiveRoutes } from "./routes/webhook-receive.js";
 import { webhookRoutes } from "./routes/webhooks.js";
@@ -71,6 +71,8 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   app.setErrorHandler(handleError);
+  // The API takes JSON only: any other body is a 415, as on the webhook endpoints.
+  app.removeContentTypeParser("text/plain");
   // A keep-alive connection whose request was in flight at close would hold close() for the keep-alive timeout.
   let closing = false;
   app.addHook("preClose", async () => {
@@ -113,6 +115,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   await app.register(githubAppWebhookRoutes, { deps: ingress, webhookSecret: deps.appWebhookSecret });
   await app.register(webhookReceiveRoutes, { deps: ingress, box: deps.box });
   if (deps.setup) await app.register(setupRoutes, { ...deps.setup, log: deps.log });
+  else await app.register(closedSetupRoutes);
   let limiter: RateLimiter | undefined;
   await app.register(async (api) => {
     limiter = await limitRate(api, deps.rateLimit);

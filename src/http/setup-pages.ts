@@ -17,6 +17,7 @@ code, pre { background: #f6f8fa; border-radius: 4px; padding: 0.1rem 0.3rem; }
 pre { padding: 0.6rem; overflow-x: auto; }
 button, .button { font: inherit; background: #1f883d; color: #fff; border: 0; border-radius: 6px; padding: 0.5rem 1rem; cursor: pointer; text-decoration: none; display: inline-block; }
 .error { color: #cf222e; }
+.warning { border-left: 4px solid #bf8700; background: #fff8c5; padding: 0.5rem 0.8rem; }
 </style>
 </head>
 <body>
@@ -31,6 +32,8 @@ export interface SetupPageInput {
   formAction: string;
   manifestJson: string;
   webhookUrl: string;
+  /** The webhook URL is an address of this machine or a private network, which GitHub cannot reach. */
+  webhookUnreachable?: boolean;
   org?: string;
   envFile: string;
 }
@@ -42,12 +45,24 @@ export function setupPage(input: SetupPageInput): string {
 permissions of <code>app.yml</code>. GitHub then sends you back here, and its credentials are written to
 <code>${escapeHtml(input.envFile)}</code>.</p>
 <p>GitHub will deliver events to <code>${escapeHtml(input.webhookUrl)}</code>.</p>
-<form action="${escapeHtml(input.formAction)}" method="post">
+${input.webhookUnreachable ? unreachableWarning() : ""}<form action="${escapeHtml(input.formAction)}" method="post">
 <input type="hidden" name="manifest" value="${escapeHtml(input.manifestJson)}">
 <button type="submit">Register the GitHub App</button>
 </form>
 <p>${input.org ? "" : "To register it for an organization instead, open <code>/setup?org=&lt;organization login&gt;</code>. "}To use an App
 you already have, set <code>APP_ID</code>, <code>PRIVATE_KEY</code> and <code>WEBHOOK_SECRET</code> and restart.</p>`);
+}
+
+function unreachableWarning(): string {
+  return `<div class="warning">
+<p><strong>GitHub cannot reach this address</strong>: it belongs to this machine or a private network. The App would be
+registered, but no event would arrive.</p>
+<p>For development, create a channel at <a href="https://smee.io/new">https://smee.io/new</a>, set
+<code>WEBHOOK_PROXY_URL</code> to it, restart Entourage and open this page again: GitHub then delivers to the channel,
+and Entourage forwards each delivery to itself. In production, open this page at the server's public address, or set
+<code>BASE_URL</code> to it.</p>
+</div>
+`;
 }
 
 export function registeredPage(input: { appName: string; installUrl: string; envFile: string }): string {
@@ -62,4 +77,9 @@ export function setupErrorPage(title: string, message: string): string {
   return page(title, `<h1 class="error">${escapeHtml(title)}</h1>
 <p>${escapeHtml(message)}</p>
 <p><a href="/setup">Start again</a></p>`);
+}
+
+export function setupClosedPage(message: string): string {
+  return page("The GitHub App is configured", `<h1>The GitHub App is configured</h1>
+<p>${escapeHtml(message)}</p>`);
 }

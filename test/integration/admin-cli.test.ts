@@ -1,12 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import pg from "pg";
+import { pino } from "pino";
+import { loadConfig } from "../../src/config.js";
 import { acquireDataDirLock } from "../../src/db/data-dir-lock.js";
 import { MIGRATIONS } from "../../src/db/migrations/index.js";
 import { hashApiKey } from "../../src/domain/api-keys.js";
+import { startRuntime } from "../../src/runtime.js";
+import { TEST_ENCRYPTION_KEY } from "../helpers/app-runtime.js";
 import { createTestDatabase, type TestDatabase } from "../helpers/services.js";
 
 const CLI = path.resolve("dist/cli/admin.js");
@@ -111,6 +115,74 @@ describe("npm run admin", () => {
       expect(locked.stderr).toContain(`is in use by process ${process.pid}`);
     } finally {
       release();
+    }
+  });
+});
+
+describe("the first API key on PostgreSQL", () => {
+  let emptyDb: TestDatabase;
+  beforeAll(async () => {
+    emptyDb = await createTestDatabase("first_key");
+  });
+  afterAll(async () => {
+    await emptyDb?.drop();
+  });
+
+  /** A server start on that database, as ROLE=web or all would do it, with the lines it logged. */
+  async function start() {
+    const lines: { level: number; msg: string }[] = [];
+    const log = pino({ level: "info" }, { write: (line: string) => lines.push(JSON.parse(line)) });
+    const config = loadConfig({
+      DATABASE_URL: emptyDb.url, DATA_DIR: path.join(dataDir, "first-key"), ENV_FILE: path.join(dataDir, "none.env"),
+      JWT_SECRET: "test-jwt-secret-that-is-long-enough-0123456789", ENCRYPTION_KEY: TEST_ENCRYPTION_KEY,
+    });
+    return { runtime: await startRuntime(config, log, { listen: false }), lines };
+  }
+
+  it("the first start logs one line with the command; the command it names makes a key the API takes; then the line is gone", async () => {
+    const first = await start();
+    let orgId: string;
+    let apiKey: string;
+    try {
+      const hints = first.lines.filter((line) => line.msg.includes("no organization yet"));
+      expect(hints).toHaveLength(1);
+      expect(hints[0]!.level).toBe(40);
+      const commands = [...hints[0]!.msg.matchAll(/`([^`]+)`/g)].map(([, command]) => command!);
+      expect(commands).toEqual(["npm run --silent admin -- bootstrap --org <slug>", "node dist/cli/admin.js bootstrap --org <slug>"]);
+      // The image's command, run as the image runs it (from the package's folder).
+      const [node, script, ...args] = commands[1]!.replace("<slug>", "acme").split(" ");
+      expect(node).toBe("node");
+      const made = spawnSync(process.execPath, [script!, ...args], {
+        env: { PATH: process.env.PATH ?? "", LOG_LEVEL: "silent", DATABASE_URL: emptyDb.url }, encoding: "utf8",
+      });
+      expect([made.status, made.stderr]).toEqual([0, ""]);
+      ({ org_id: orgId, api_key: apiKey } = JSON.parse(made.stdout));
+      const org = await first.runtime.server.inject({ method: "GET", url: `/api/v1/orgs/${orgId}`, headers: { "x-api-key": apiKey } });
+      expect(org.statusCode).toBe(200);
+      expect(org.json().slug).toBe("acme");
+    } finally {
+      await first.runtime.close();
+    }
+    const again = await start();
+    await again.runtime.close();
+    expect(again.lines.filter((line) => line.msg.includes("no organization yet"))).toEqual([]);
+  });
+
+  it("`npm run admin` in the image's layout (dist/ and no src/) builds nothing and runs the CLI", () => {
+    const image = mkdtempSync(path.join(tmpdir(), "entourage-image-"));
+    try {
+      for (const entry of ["dist", "node_modules", "package.json"]) symlinkSync(path.resolve(entry), path.join(image, entry));
+      mkdirSync(path.join(image, "scripts"));
+      copyFileSync(path.resolve("scripts/build.mjs"), path.join(image, "scripts", "build.mjs"));
+      const stamp = statSync(path.resolve("dist/.build-stamp")).mtimeMs;
+      const run = spawnSync("npm", ["run", "--silent", "admin", "--", "bootstrap", "--org", "from-image"], {
+        cwd: image, env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? image, LOG_LEVEL: "silent", DATABASE_URL: emptyDb.url }, encoding: "utf8",
+      });
+      expect([run.status, run.stderr]).toEqual([0, ""]);
+      expect(JSON.parse(run.stdout)).toEqual({ org_id: expect.any(String), team_id: expect.any(String), api_key: expect.stringMatching(/^oc_/) });
+      expect(statSync(path.resolve("dist/.build-stamp")).mtimeMs).toBe(stamp);
+    } finally {
+      rmSync(image, { recursive: true, force: true });
     }
   });
 });

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import { execFile } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
@@ -268,5 +268,60 @@ describe("the guide's curl examples against a live server", () => {
     expect((await sendSigned(secret, "issues", issueOpened({ number: 43, installationId: null }))).status).toBe(401);
     const fresh = await sendSigned(res.json.secret, "issues", issueOpened({ number: 43, installationId: null }));
     expect(fresh.status).toBe(202);
+  });
+});
+
+describe("the README's Try it commands against a live server", () => {
+  /** The shell blocks of the README's "Try it" section, as printed. */
+  function tryItBlocks(): string[] {
+    const readme = readFileSync("README.md", "utf8");
+    const section = readme.slice(readme.indexOf("\n## Try it\n"), readme.indexOf("\n## Registering the GitHub App\n"));
+    return [...section.matchAll(/```sh\n([\s\S]*?)```/g)].map(([, block]) => block!);
+  }
+
+  /** Runs a block with bash in the repository's folder, as a reader pasting it would, on this test's server. */
+  async function bash(block: string, substitutions: Record<string, string>): Promise<string[]> {
+    let script = block.replaceAll("localhost:3000", base.replace("http://", ""));
+    for (const [placeholder, value] of Object.entries(substitutions)) script = script.replaceAll(placeholder, value);
+    const { stdout } = await run("bash", ["-e", "-c", script], { env: { PATH: process.env.PATH ?? "", KEY: acme.apiKey } });
+    return stdout.trim().split("\n");
+  }
+
+  it("registers a webhook, signs and sends both example payloads with openssl and curl --data-binary, and they become tasks", async () => {
+    const [register, send] = tryItBlocks();
+    expect(send).toContain("--data-binary");
+    const [answer] = await bash(register!, { "<team_id>": acme.teamId });
+    const webhook = JSON.parse(answer!);
+    expect(webhook.secret).toMatch(/^whsec_/);
+
+    const [issue, pr, deliveries] = await bash(send!, { "<id>": webhook.id, "<secret>": webhook.secret });
+    expect(JSON.parse(issue!)).toEqual({ delivery_id: expect.any(String), status: "received" });
+    expect(JSON.parse(pr!)).toEqual({ delivery_id: expect.any(String), status: "received" });
+    expect(JSON.parse(deliveries!).data).toHaveLength(2);
+
+    const processed = await waitFor(async () => {
+      const res = await curl([`${base}/api/v1/webhooks/${webhook.id}/deliveries`, "-H", `X-API-Key: ${acme.apiKey}`]);
+      const data = res.json.data as { status: string; event_type: string; task_id: number }[];
+      return data.every((d) => d.status === "processed") ? data : undefined;
+    }, 15_000, "both example deliveries to be processed");
+    const tasks = await Promise.all(processed.map(async (d) =>
+      (await curl([`${base}/api/v1/tasks/${d.task_id}`, "-H", `X-API-Key: ${acme.apiKey}`])).json));
+    expect(tasks.map((t) => [t.title, t.priority, t.tags]).sort()).toEqual([
+      ["[GitHub PR] Add rate limiting", "medium", ["github", "pull_request"]],
+      ["[GitHub] Login broken on Safari", "critical", ["github", "issue", "critical", "auth"]],
+    ]);
+  });
+
+  it("ships example payloads that are GitHub's shape, end with a newline, and are refused when posted with -d", async () => {
+    const [register, send] = tryItBlocks();
+    const webhook = JSON.parse((await bash(register!, { "<team_id>": acme.teamId }))[0]!);
+    for (const file of ["examples/issue-opened.json", "examples/pull-request-opened.json"]) {
+      const text = readFileSync(file, "utf8");
+      expect(text.endsWith("}\n")).toBe(true);
+      expect(JSON.parse(text)).toMatchObject({ action: "opened", repository: { full_name: "octo-org/storefront" }, sender: { type: "User" } });
+    }
+    // -d drops the newlines the signature covered: the receiver sees other bytes and refuses them.
+    const [refused] = await bash(send!.replace('--data-binary "@$2"', '-d "@$2"'), { "<id>": webhook.id, "<secret>": webhook.secret });
+    expect(JSON.parse(refused!).error).toEqual({ code: "unauthorized", message: expect.stringContaining("X-Hub-Signature-256") });
   });
 });

@@ -81,8 +81,33 @@ describe("GET /setup", () => {
   it("is not there once an App is configured", async () => {
     const res = await configured.server.inject({ method: "GET", url: "/setup" });
     expect(res.statusCode).toBe(404);
+    expect(res.json().error.code).toBe("not_found");
     const callback = await configured.server.inject({ method: "GET", url: "/setup/callback?code=abc&state=x" });
     expect(callback.statusCode).toBe(404);
+  });
+
+  it("says so in a page when a browser comes back to it once an App is configured (a callback reloaded after the restart)", async () => {
+    const res = await configured.server.inject({ method: "GET", url: "/setup/callback?code=abc&state=x", headers: { accept: "text/html" } });
+    expect(res.statusCode).toBe(404);
+    expect(res.headers["content-type"]).toMatch(/^text\/html/);
+    expect(res.body).toContain("<h1>The GitHub App is configured</h1>");
+    expect(res.body).toContain("APP_ID");
+  });
+
+  it("warns that GitHub cannot reach a local address, and points to WEBHOOK_PROXY_URL and smee.io", async () => {
+    for (const host of ["localhost:3000", "127.0.0.1:3000", "[::1]:3000", "192.168.1.20:3000", "laptop.local:3000"]) {
+      const { res } = await openSetup(github, "/setup", { host });
+      expect([host, res.statusCode]).toEqual([host, 200]);
+      expect([host, res.body]).toEqual([host, expect.stringContaining("GitHub cannot reach this address")]);
+      expect(res.body).toContain("<code>WEBHOOK_PROXY_URL</code>");
+      expect(res.body).toContain("https://smee.io/new");
+    }
+    for (const host of ["entourage.test:8080", "140.82.121.4:3000"]) {
+      const { res } = await openSetup(github, "/setup", { host });
+      expect([host, res.body]).toEqual([host, expect.not.stringContaining("GitHub cannot reach")]);
+    }
+    const proxied = await openSetup(github, "/setup", { host: "localhost:3000", "x-forwarded-proto": "https", "x-forwarded-host": "entourage.acme.dev" });
+    expect(proxied.res.body).not.toContain("GitHub cannot reach");
   });
 
   it("serves a form that posts app.yml's manifest, with this server's URLs, to GitHub", async () => {
@@ -122,6 +147,16 @@ describe("GET /setup", () => {
     expect(res.json().error.code).toBe("invalid_request");
   });
 
+  it("refuses it in a page to a browser, the value escaped", async () => {
+    const res = await github.server.inject({ method: "GET", url: "/setup?org=%22%3E%3Cscript%3Ebad", headers: { accept: "text/html" } });
+    expect(res.statusCode).toBe(400);
+    expect(res.headers["content-type"]).toMatch(/^text\/html/);
+    expect(res.body).toContain("This setup link is not valid");
+    expect(res.body).toContain("org &#34;&#34;&#62;&#60;script&#62;bad&#34; must be a GitHub organization login");
+    expect(res.body).not.toContain("<script>");
+    expect(res.body).toContain("<a href=\"/setup\">Start again</a>");
+  });
+
   it("takes BASE_URL over the request, and GHE_HOST's form", async () => {
     const { action, manifest, state } = await openSetup(enterprise);
     expect(action).toBe(`https://ghe.example.com/settings/apps/new?state=${state}`);
@@ -155,6 +190,20 @@ describe("GET /setup/callback", () => {
     expect(forged.body).toContain("Start again");
     expect(conversionCall.isDone()).toBe(false);
     expect(readFileSync(envFile(), "utf8")).toBe(EXISTING);
+  });
+
+  it("answers a callback link without a code or with a forged one in a page to a browser, and in JSON to the rest", async () => {
+    const missing = await github.server.inject({ method: "GET", url: "/setup/callback?state=abc", headers: { accept: "text/html" } });
+    expect(missing.statusCode).toBe(400);
+    expect(missing.headers["content-type"]).toMatch(/^text\/html/);
+    expect(missing.body).toContain("code is missing");
+    const forged = await github.server.inject({ method: "GET", url: "/setup/callback?code=%3Cb%3Ex%3C%2Fb%3E", headers: { accept: "text/html" } });
+    expect(forged.statusCode).toBe(400);
+    expect(forged.body).toContain("code &#34;&#60;b&#62;x&#60;/b&#62;&#34; must be the code GitHub sent");
+    expect(forged.body).not.toContain("<b>x");
+    const json = await github.server.inject({ method: "GET", url: "/setup/callback?state=abc" });
+    expect(json.statusCode).toBe(400);
+    expect(json.json().error.code).toBe("invalid_request");
   });
 
   it("answers 502 with a clear error when GitHub refuses the code, and writes nothing", async () => {

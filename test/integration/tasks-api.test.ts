@@ -38,7 +38,7 @@ afterAll(async () => {
   await rt?.stop();
 });
 
-type Method = "GET" | "POST" | "PATCH";
+type Method = "GET" | "POST" | "PATCH" | "PUT";
 
 function call(method: Method, url: string, key: string | undefined, payload?: unknown, headers: Record<string, string> = {}) {
   return rt.server.inject({
@@ -358,5 +358,64 @@ describe("GET /api/v1/teams/:team_id/tasks", () => {
     expect(await ids("cancelled")).toEqual([[made[3], "cancelled"]]);
     expect(await ids("done")).toEqual([]);
     expect((await call("GET", `/api/v1/teams/${team.id}/tasks?status=finished`, acme.apiKey)).statusCode).toBe(400);
+  });
+});
+
+describe("limits said once and the same everywhere", () => {
+  const TASK_ID_RULE = "must be a task number from 1 to 2147483647";
+
+  it("a task number out of range gets one limit, whatever the route and however it is wrong", async () => {
+    const task = await create({ title: "Numbered" });
+    for (const id of ["99999999999999999999", "2147483648", "0", "-1", "1.5", "abc", "1e400"]) {
+      for (const [method, url] of [["GET", `/api/v1/tasks/${id}`], ["POST", `/api/v1/tasks/${id}/acknowledge`], ["GET", `/api/v1/tasks/${id}/events`]] as const) {
+        const res = await call(method, url, acme.apiKey);
+        expect({ url, status: res.statusCode, error: res.json().error }).toEqual({
+          url, status: 400, error: { code: "invalid_request", message: `params is invalid: id: ${TASK_ID_RULE}` },
+        });
+      }
+    }
+    for (const parent of [1e20, 2147483648, 0, 1.5, "1"]) {
+      const res = await call("POST", `/api/v1/teams/${acme.teamId}/tasks`, acme.apiKey, { title: "t", parent_id: parent });
+      expect({ parent, message: res.json().error.message }).toEqual({ parent, message: `body is invalid: parent_id: ${TASK_ID_RULE}` });
+    }
+    const dependency = await call("PUT", `/api/v1/tasks/${task.id}/dependencies`, acme.apiKey, { depends_on: [1e20] });
+    expect(dependency.json().error.message).toBe(`body is invalid: depends_on.0: ${TASK_ID_RULE}`);
+    const filter = await call("GET", `/api/v1/outbound-webhooks/00000000-0000-4000-8000-000000000000/deliveries?task_id=99999999999999999999`, acme.apiKey);
+    expect(filter.json().error.message).toBe(`querystring is invalid: task_id: ${TASK_ID_RULE}`);
+  });
+
+  it("a description has one limit, 100,000 characters, on create, PATCH and sub-tasks", async () => {
+    const parent = await create({ title: "Described" });
+    const longest = "d".repeat(100_000);
+    const tooLong = `${longest}d`;
+    const created = await call("POST", `/api/v1/teams/${acme.teamId}/tasks`, acme.apiKey, { title: "t", description: longest });
+    const patched = await call("PATCH", `/api/v1/tasks/${parent.id}`, acme.apiKey, { description: longest });
+    const subtask = await call("POST", `/api/v1/tasks/${parent.id}/subtasks`, acme.apiKey, { title: "s", description: longest });
+    expect([created.statusCode, patched.statusCode, subtask.statusCode]).toEqual([201, 200, 201]);
+    const refused = [
+      await call("POST", `/api/v1/teams/${acme.teamId}/tasks`, acme.apiKey, { title: "t", description: tooLong }),
+      await call("PATCH", `/api/v1/tasks/${parent.id}`, acme.apiKey, { description: tooLong }),
+      await call("POST", `/api/v1/tasks/${parent.id}/subtasks`, acme.apiKey, { title: "s", description: tooLong }),
+    ];
+    for (const res of refused) {
+      expect(res.statusCode).toBe(400);
+      expect(res.json().error.message).toMatch(/description: Too big: expected string to have <=100000 characters/);
+    }
+    const nul = await call("POST", `/api/v1/tasks/${parent.id}/subtasks`, acme.apiKey, { title: "s", description: "nul\u0000" });
+    expect(nul.json().error.message).toMatch(/description: must not contain NUL characters/);
+  });
+
+  it("a body that is not JSON gets the receivers' 415, and a body over the limit a 413 that says the limit", async () => {
+    for (const type of ["text/plain", "application/x-www-form-urlencoded", "application/xml"]) {
+      const res = await call("POST", `/api/v1/teams/${acme.teamId}/tasks`, acme.apiKey, "title=t", { "content-type": type });
+      expect({ type, status: res.statusCode, body: res.json() }).toEqual({
+        type, status: 415, body: { error: { code: "unsupported_media_type", message: "Content-Type must be application/json" } },
+      });
+    }
+    const big = await call("POST", `/api/v1/teams/${acme.teamId}/tasks`, acme.apiKey, JSON.stringify({ title: "t", description: "x".repeat(1024 * 1024) }), {
+      "content-type": "application/json",
+    });
+    expect(big.statusCode).toBe(413);
+    expect(big.json()).toEqual({ error: { code: "payload_too_large", message: "the body is larger than 1 MiB (1048576 bytes)" } });
   });
 });

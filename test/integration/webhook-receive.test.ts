@@ -141,3 +141,35 @@ describe("a repository webhook (the guide's Steps 1-3)", () => {
     expect((await register({ name: "" , events: ["issues"] })).statusCode).toBe(400);
   });
 });
+
+describe("the receivers' refusals say what the API's say", () => {
+  it("answers a body that is not JSON with the API's 415, word for word", async () => {
+    const hook = (await register({ team_id: acme.teamId, name: "content types", events: ["issues"] })).json();
+    const body = JSON.stringify(issueOpened({ number: 950 }));
+    const headers = { "x-github-event": "issues", "x-github-delivery": randomUUID(), "x-hub-signature-256": signature(hook.secret, body) };
+    const api = await rt.server.inject({ method: "POST", url: "/api/v1/webhooks", headers: { "x-api-key": acme.apiKey, "content-type": "text/plain" }, payload: body });
+    for (const type of ["text/plain", "application/x-www-form-urlencoded"]) {
+      for (const url of [`/api/v1/webhooks/${hook.id}/receive`, "/api/github/webhooks"]) {
+        const res = await rt.server.inject({ method: "POST", url, headers: { ...headers, "content-type": type }, payload: body });
+        expect({ url, type, status: res.statusCode, body: res.json() }).toEqual({ url, type, status: api.statusCode, body: api.json() });
+      }
+    }
+    expect(api.statusCode).toBe(415);
+  });
+
+  it("takes bodies up to GitHub's 25 MiB, and a 413 past it names that limit", async () => {
+    const hook = (await register({ team_id: acme.teamId, name: "big bodies", events: ["issues"] })).json();
+    const twoMiB = JSON.stringify({ ...issueOpened({ number: 951 }), padding: "x".repeat(2 * 1024 * 1024) });
+    expect((await receive(hook.id, hook.secret, "issues", JSON.parse(twoMiB))).statusCode).toBe(202);
+    const huge = Buffer.alloc(25 * 1024 * 1024 + 10, 0x20);
+    for (const url of [`/api/v1/webhooks/${hook.id}/receive`, "/api/github/webhooks"]) {
+      const res = await rt.server.inject({
+        method: "POST", url, payload: huge,
+        headers: { "content-type": "application/json", "x-github-event": "issues", "x-github-delivery": randomUUID(), "x-hub-signature-256": signature(APP_WEBHOOK_SECRET, huge) },
+      });
+      expect({ url, status: res.statusCode, body: res.json() }).toEqual({
+        url, status: 413, body: { error: { code: "payload_too_large", message: "the body is larger than 25 MiB (26214400 bytes)" } },
+      });
+    }
+  });
+});

@@ -15,6 +15,7 @@ import { registrationCheck, type UrlGuard } from "../../outbound/url-guard.js";
 import type { OutboxRelay } from "../../queue/outbox-relay.js";
 import { adminOnly } from "../auth.js";
 import { idParams, pageQuery } from "../schemas.js";
+import { taskIdText } from "../task-fields.js";
 
 const TAGS = ["outbound-webhooks"];
 
@@ -51,7 +52,7 @@ const deliveryParams = idParams.extend({ delivery_id: z.uuid() });
 const deliveriesQuery = pageQuery.extend({
   status: z.enum(OUTBOUND_DELIVERY_STATUSES).optional(),
   event: z.enum(OUTBOUND_EVENTS).optional(),
-  task_id: z.coerce.number().int().positive().max(2_147_483_647).optional(),
+  task_id: taskIdText.optional(),
 });
 
 /** Subscriptions to task notifications, and their delivery log. */

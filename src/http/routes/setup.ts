@@ -1,14 +1,15 @@
 import { timingSafeEqual } from "node:crypto";
 import path from "node:path";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import type { ZodTypeProvider } from "fastify-type-provider-zod";
+import { hasZodFastifySchemaValidationErrors, type ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
 import {
   appEnv, buildManifest, convertManifestCode, createAppUrl, newSetupState, readAppYml, writeEnvValues, type ManifestConversion,
 } from "../../github/manifest.js";
 import type { Logger } from "../../log.js";
+import { classifyAddress } from "../../outbound/ip-address.js";
 import { errorBody } from "../errors.js";
-import { registeredPage, setupErrorPage, setupPage } from "../setup-pages.js";
+import { registeredPage, setupClosedPage, setupErrorPage, setupPage } from "../setup-pages.js";
 import { APP_WEBHOOK_PATH } from "./github-app-webhooks.js";
 
 export const SETUP_PATH = "/setup";
@@ -74,12 +75,35 @@ function htmlHeaders(reply: FastifyReply): FastifyReply {
     .header("content-security-policy", "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'");
 }
 
+function wantsPage(request: FastifyRequest): boolean {
+  return request.headers.accept?.includes("text/html") ?? false;
+}
+
 /** A failure answered as a page to browsers and as the API's JSON error to everything else. */
 function sendProblem(request: FastifyRequest, reply: FastifyReply, status: number, code: string, title: string, message: string) {
-  if (request.headers.accept?.includes("text/html")) {
+  if (wantsPage(request)) {
     return htmlHeaders(reply.status(status)).send(setupErrorPage(title, message));
   }
   return reply.status(status).header("cache-control", "no-store").send(errorBody(code, message));
+}
+
+/** Whether GitHub's servers cannot deliver to this URL: an address of this machine or of a private network. */
+export function unreachableFromGitHub(url: string): boolean {
+  const host = new URL(url).hostname.replace(/^\[(.*)\]$/, "$1").toLowerCase();
+  if (host === "localhost" || host.endsWith(".localhost") || host.endsWith(".local")) return true;
+  const address = classifyAddress(host);
+  return address !== undefined && address !== "public";
+}
+
+/** Names the query parameters a setup link got wrong, with the values it got. */
+function invalidLinkMessage(validation: { instancePath: string; message?: string }[], query: unknown): string {
+  const values = (query ?? {}) as Record<string, unknown>;
+  const problems = validation.map(({ instancePath, message }) => {
+    const name = instancePath.replace(/^\//, "") || "query";
+    const value = values[name];
+    return value === undefined ? `${name} is missing` : `${name} "${String(value)}" ${message ?? "is not valid"}`;
+  });
+  return `${problems.join("; ")}. Open /setup again, or the link GitHub sent you back with, unchanged.`;
 }
 
 function conversionFailure(error: unknown): string {
@@ -100,6 +124,12 @@ export async function setupRoutes(scope: FastifyInstance, opts: SetupOptions & {
   const envFile = path.resolve(opts.envFile);
   // Set once the credentials are written: a reload of the callback page shows the result again.
   let registered: ManifestConversion | undefined;
+
+  // A mistyped or tampered link is a page in the browser too; the server's handler answers everything else.
+  scope.setErrorHandler((error, request, reply) => {
+    if (!hasZodFastifySchemaValidationErrors(error) || !wantsPage(request)) throw error;
+    return sendProblem(request, reply, 400, "invalid_request", "This setup link is not valid", invalidLinkMessage(error.validation, request.query));
+  });
 
   const showRegistered = (reply: FastifyReply, conversion: ManifestConversion) =>
     htmlHeaders(reply).send(registeredPage({
@@ -123,6 +153,7 @@ export async function setupRoutes(scope: FastifyInstance, opts: SetupOptions & {
       formAction: createAppUrl(opts.githubUrl, { org: request.query.org, state }),
       manifestJson: JSON.stringify(manifest),
       webhookUrl,
+      webhookUnreachable: !opts.webhookProxyUrl && unreachableFromGitHub(webhookUrl),
       org: request.query.org,
       envFile,
     }));
@@ -162,4 +193,19 @@ export async function setupRoutes(scope: FastifyInstance, opts: SetupOptions & {
     reply.header("set-cookie", `${STATE_COOKIE}=; Path=${SETUP_PATH}; Max-Age=0; HttpOnly; SameSite=Lax`);
     return showRegistered(reply, conversion);
   });
+}
+
+/**
+ * GET /setup and GET /setup/callback once an App is configured: 404, as a page that says why for a browser
+ * (a callback page reloaded after the restart, say).
+ */
+export async function closedSetupRoutes(scope: FastifyInstance): Promise<void> {
+  const closed = async (request: FastifyRequest, reply: FastifyReply) => {
+    const message = "A GitHub App is configured (APP_ID), so /setup is closed. To register another App, remove APP_ID, "
+      + "PRIVATE_KEY and WEBHOOK_SECRET from the environment and the env file, and restart.";
+    if (wantsPage(request)) return htmlHeaders(reply.status(404)).send(setupClosedPage(message));
+    return reply.status(404).send(errorBody("not_found", message));
+  };
+  scope.get(SETUP_PATH, { schema: { hide: true } }, closed);
+  scope.get(SETUP_CALLBACK_PATH, { schema: { hide: true } }, closed);
 }

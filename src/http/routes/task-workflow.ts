@@ -11,13 +11,13 @@ import { moveTask } from "../../domain/task-moves.js";
 import type { OutboxRelay } from "../../queue/outbox-relay.js";
 import { actorOf } from "../auth.js";
 import { pageQuery } from "../schemas.js";
+import { taskDescription, taskId, taskIdText } from "../task-fields.js";
 
-const taskParams = z.object({ id: z.coerce.number().int().positive().max(2_147_483_647) });
-const taskId = z.number().int().positive().max(2_147_483_647);
+const taskParams = z.object({ id: taskIdText });
 
 const subtask = z.object({
   title: z.string().trim().min(1).max(500),
-  description: z.string().max(100_000).optional(),
+  description: taskDescription.optional(),
   priority: z.enum(TASK_PRIORITIES).optional(),
   assignee_id: z.uuid().optional(),
   depends_on: z.array(taskId).max(100).optional(),

@@ -7,16 +7,15 @@ import { createTask, getTask, listTeamTasks, updateTask } from "../../domain/tas
 import type { OutboxRelay } from "../../queue/outbox-relay.js";
 import { actorOf } from "../auth.js";
 import { pageQuery } from "../schemas.js";
+import { taskDescription, taskId, taskIdText } from "../task-fields.js";
 
 const TAGS = ["tasks"];
-const MAX_TASK_ID = 2_147_483_647;
 
 // Text is stored exactly as sent; Postgres text cannot hold NUL characters.
 const withoutNul = (v: string) => !v.includes("\u0000");
 const title = z.string().min(1).max(500)
   .refine((v) => v.trim().length > 0, "must not be blank")
   .refine(withoutNul, "must not contain NUL characters");
-const description = z.string().max(65_536).refine(withoutNul, "must not contain NUL characters");
 const tags = z.array(z.string().min(1).max(100).refine(withoutNul, "must not contain NUL characters")).max(50);
 
 const taskFilters = pageQuery.extend({
@@ -28,21 +27,21 @@ const taskFilters = pageQuery.extend({
 });
 
 const teamParams = z.object({ team_id: z.uuid() });
-const taskParams = z.object({ id: z.coerce.number().int().positive().max(MAX_TASK_ID) });
+const taskParams = z.object({ id: taskIdText });
 
 const createBody = z.strictObject({
   title,
-  description: description.optional(),
+  description: taskDescription.optional(),
   priority: z.enum(TASK_PRIORITIES).default("medium"),
   tags: tags.optional(),
   assignee_id: z.uuid().optional(),
-  parent_id: z.number().int().positive().max(MAX_TASK_ID).optional(),
+  parent_id: taskId.optional(),
 });
 
 const updateBody = z
   .strictObject({
     title: title.optional(),
-    description: description.optional(),
+    description: taskDescription.optional(),
     priority: z.enum(TASK_PRIORITIES).optional(),
     tags: tags.optional(),
     assignee_id: z.uuid().nullable().optional(),
