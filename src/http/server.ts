@@ -11,6 +11,7 @@ import type { Logger } from "../log.js";
 import type { OutboxRelay } from "../queue/outbox-relay.js";
 import type { JobQueue } from "../queue/queue.js";
 import { DEFAULT_ACCESS_TOKEN_TTL_SECONDS } from "./access-token.js";
+import { confineAgentKeys } from "./agent-keys.js";
 import { requirePrincipal } from "./auth.js";
 import { answerClientError, errorBody, handleError } from "./errors.js";
 import { agentRoutes } from "./routes/agents.js";
@@ -117,6 +118,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     api.addHook("onRequest", limiter.beforeAuthentication);
     requirePrincipal(api, { db: deps.db, jwtSecret: deps.jwtSecret });
     api.addHook("onRequest", limiter.afterAuthentication);
+    api.addHook("preHandler", confineAgentKeys(deps.db));
     await api.register(webhookRoutes, { db: deps.db, queue: deps.queue, box: deps.box });
     await api.register(taskRoutes, { db: deps.db, relay: deps.relay });
     await api.register(taskWorkflowRoutes, { db: deps.db, relay: deps.relay });
