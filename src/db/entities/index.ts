@@ -9,8 +9,10 @@ export * from "./delivery.js";
 export * from "./api-key.js";
 export * from "./outbound-webhook.js";
 export * from "./outbound-delivery.js";
+export * from "./agent-message.js";
 
 import { AgentEntity } from "./agent.js";
+import { AgentMessageEntity } from "./agent-message.js";
 import { ApiKeyEntity } from "./api-key.js";
 import { DeliveryEntity } from "./delivery.js";
 import { InstallationEntity } from "./installation.js";
@@ -25,4 +27,5 @@ import { WebhookEntity } from "./webhook.js";
 export const ENTITIES = [
   OrganizationEntity, TeamEntity, AgentEntity, TaskEntity, TaskEventEntity,
   InstallationEntity, WebhookEntity, DeliveryEntity, ApiKeyEntity, OutboundWebhookEntity, OutboundDeliveryEntity,
+  AgentMessageEntity,
 ];
