@@ -91,6 +91,10 @@ const envSchema = z.object({
   OUTBOUND_BACKOFF_MS: positiveInt(10_000),
   OUTBOUND_TIMEOUT_MS: positiveInt(10_000),
   OUTBOUND_DISABLE_AFTER_MS: positiveInt(86_400_000),
+  MCP_ALLOWED_HOSTS: z.preprocess((v) => (typeof v === "string" ? v : ""), z.string())
+    .transform((v) => v.split(",").map((h) => h.trim()).filter((h) => h.length > 0)),
+  MCP_ALLOWED_ORIGINS: z.preprocess((v) => (typeof v === "string" ? v : ""), z.string())
+    .transform((v) => v.split(",").map((h) => h.trim().replace(/\/+$/, "")).filter((h) => h.length > 0)),
 });
 
 export interface GitHubAppCredentials {
@@ -152,6 +156,10 @@ export interface Config {
   outboundTimeoutMs: number;
   /** A subscription with failures and no success for this long is turned off. */
   outboundDisableAfterMs: number;
+  /** Host names /mcp answers to (DNS-rebinding guard); empty: loopback names when bound to loopback, else any. */
+  mcpAllowedHosts: string[];
+  /** Browser origins that may call /mcp, besides BASE_URL's. */
+  mcpAllowedOrigins: string[];
 }
 
 /** A configuration that cannot start; its message names the variable. */
@@ -232,6 +240,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     outboundBackoffMs: e.OUTBOUND_BACKOFF_MS,
     outboundTimeoutMs: e.OUTBOUND_TIMEOUT_MS,
     outboundDisableAfterMs: e.OUTBOUND_DISABLE_AFTER_MS,
+    mcpAllowedHosts: e.MCP_ALLOWED_HOSTS,
+    mcpAllowedOrigins: e.MCP_ALLOWED_ORIGINS,
   };
 }
 

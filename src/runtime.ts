@@ -13,6 +13,7 @@ import { startWebhookProxy, webhookProxyTarget, type WebhookProxy, type WebhookP
 import { APP_WEBHOOK_PATH } from "./http/routes/github-app-webhooks.js";
 import { SETUP_PATH } from "./http/routes/setup.js";
 import { buildServer } from "./http/server.js";
+import { originPolicy } from "./mcp/request-origin.js";
 import { localSecret } from "./local-secrets.js";
 import type { Logger } from "./log.js";
 import { createQueue } from "./queue/create-queue.js";
@@ -119,6 +120,7 @@ export async function startRuntime(config: Config, log: Logger, options: Runtime
     db, box, queue, log, relay, metrics, outboundGuard,
     rateLimit: { max: config.rateLimitMax, windowMs: config.rateLimitWindowMs, redisUrl: config.redisUrl, prefix: config.queuePrefix },
     trustProxy: config.trustProxy,
+    mcpOrigins: originPolicy({ bindHost: config.host, baseUrl: config.baseUrl, allowedHosts: config.mcpAllowedHosts, allowedOrigins: config.mcpAllowedOrigins }),
     appWebhookSecret: config.app?.webhookSecret,
     jwtSecret,
     jwtTtlSeconds: config.jwtTtlSeconds,

@@ -2,7 +2,7 @@ import type { Agent } from "../db/entities/agent.js";
 import type { Task } from "../db/entities/task.js";
 import { sql, type Queryable } from "../db/sql.js";
 import { getAgent } from "./agents.js";
-import { NotFoundError } from "./errors.js";
+import { NotFoundError, ValidationError } from "./errors.js";
 
 /** What an agent key reaches: its own agent, and the tasks and agents of that agent's team. */
 export interface AgentScope {
@@ -29,4 +29,14 @@ export async function agentInScope(db: Queryable, scope: Pick<AgentScope, "orgId
   const result = await sql<Agent>(db, "SELECT * FROM agents WHERE id = $1 AND org_id = $2 AND team_id = $3", [agentId, scope.orgId, scope.teamId]);
   if (!result.rows[0]) throw new NotFoundError(`agent ${agentId}`);
   return result.rows[0];
+}
+
+/** An agent of the scope's team named by its name or its id; anything else is refused with the team's agent names. */
+export async function teamAgentNamed(db: Queryable, scope: Pick<AgentScope, "orgId" | "teamId">, nameOrId: string): Promise<Agent> {
+  const result = await sql<Agent>(db, "SELECT * FROM agents WHERE org_id = $1 AND team_id = $2 ORDER BY name", [scope.orgId, scope.teamId]);
+  const agent = result.rows.find((a) => a.id === nameOrId || a.name === nameOrId);
+  if (!agent) {
+    throw new ValidationError(`${JSON.stringify(nameOrId)} is not an agent of this team; its agents: ${result.rows.map((a) => a.name).join(", ") || "none"}`, "invalid_assignee");
+  }
+  return agent;
 }

@@ -22,6 +22,9 @@ const ownAgent: Check = async (db, scope, params) => {
   if (params.id !== scope.agent.id) return "an agent key may change only its own agent's status";
 };
 
+// MCP tools keep to the agent's team themselves.
+const nothingToCheck: Check = async () => undefined;
+
 /** The routes an agent key may call, each with the check that keeps it to its team. */
 const AGENT_ROUTES: Record<string, Check> = {
   "GET /api/v1/teams/:team_id/tasks": sameTeam,
@@ -36,6 +39,9 @@ const AGENT_ROUTES: Record<string, Check> = {
   "GET /api/v1/tasks/:id/events": task,
   "GET /api/v1/agents/:id": teamAgent,
   "PATCH /api/v1/agents/:id": ownAgent,
+  "POST /mcp": nothingToCheck,
+  "GET /mcp": nothingToCheck,
+  "DELETE /mcp": nothingToCheck,
 };
 
 /**

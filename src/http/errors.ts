@@ -67,7 +67,10 @@ export function answerClientError(error: NodeJS.ErrnoException, socket: Socket):
 
 export function handleError(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
   if (error instanceof DomainError) {
-    void reply.status(domainStatus(error)).send(errorBody(error.code, error.message));
+    const status = domainStatus(error);
+    // RFC 9110: a 401 names the scheme to authenticate with.
+    if (status === 401) reply.header("www-authenticate", 'Bearer realm="entourage"');
+    void reply.status(status).send(errorBody(error.code, error.message));
     return;
   }
   if (hasZodFastifySchemaValidationErrors(error)) {

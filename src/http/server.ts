@@ -29,6 +29,8 @@ import { webhookReceiveRoutes } from "./routes/webhook-receive.js";
 import { webhookRoutes } from "./routes/webhooks.js";
 import { outboundWebhookRoutes } from "./routes/outbound-webhooks.js";
 import { urlGuard, type UrlGuard } from "../outbound/url-guard.js";
+import { mcpRoutes } from "../mcp/route.js";
+import type { OriginPolicy } from "../mcp/request-origin.js";
 
 export interface ServerDeps {
   db: DataSource;
@@ -52,6 +54,8 @@ export interface ServerDeps {
   healthOnly?: boolean;
   /** The /setup manifest flow; given only while no GitHub App is configured. */
   setup?: SetupOptions;
+  /** Which Host and Origin headers /mcp answers; default: any Host, no browser origin. */
+  mcpOrigins?: OriginPolicy;
 }
 
 /** The HTTP server: both webhook endpoints, the REST API and health. */
@@ -129,6 +133,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     await api.register(agentRoutes, { db: deps.db, relay: deps.relay });
     await api.register(installationRoutes, { db: deps.db });
     await api.register(outboundWebhookRoutes, { db: deps.db, box: deps.box, relay: deps.relay, guard: deps.outboundGuard ?? urlGuard() });
+    await api.register(mcpRoutes, { db: deps.db, relay: deps.relay, log: deps.log, policy: deps.mcpOrigins ?? { allowedOrigins: [] } });
   });
   app.addHook("onClose", async () => {
     limiter?.redis?.disconnect();
