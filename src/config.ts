@@ -92,6 +92,10 @@ const envSchema = z.object({
   OUTBOUND_BACKOFF_MS: positiveInt(10_000),
   OUTBOUND_TIMEOUT_MS: positiveInt(10_000),
   OUTBOUND_DISABLE_AFTER_MS: positiveInt(86_400_000),
+  MCP_ALLOWED_HOSTS: z.preprocess((v) => (typeof v === "string" ? v : ""), z.string())
+    .transform((v) => v.split(",").map((h) => h.trim()).filter((h) => h.length > 0)),
+  MCP_ALLOWED_ORIGINS: z.preprocess((v) => (typeof v === "string" ? v : ""), z.string())
+    .transform((v) => v.split(",").map((h) => h.trim().replace(/\/+$/, "")).filter((h) => h.length > 0)),
 });
 
 /** The names of every variable the server reads, for the checks that deployment files and docs name only these. */
@@ -197,6 +201,8 @@ const configSchema = envSchema.transform((e, ctx) => {
     outboundTimeoutMs: e.OUTBOUND_TIMEOUT_MS,
     /** A subscription with failures and no success for this long is turned off. */
     outboundDisableAfterMs: e.OUTBOUND_DISABLE_AFTER_MS,
+    mcpAllowedHosts: e.MCP_ALLOWED_HOSTS,
+    mcpAllowedOrigins: e.MCP_ALLOWED_ORIGINS,
   };
 });
 

@@ -14,6 +14,7 @@ import { APP_WEBHOOK_PATH } from "./http/routes/github-app-webhooks.js";
 import { SETUP_PATH } from "./http/routes/setup.js";
 import { buildServer } from "./http/server.js";
 import { DeliveryBatcher } from "./ingress/delivery-batcher.js";
+import { originPolicy } from "./mcp/request-origin.js";
 import { localSecret } from "./local-secrets.js";
 import type { Logger } from "./log.js";
 import { createQueue } from "./queue/create-queue.js";
@@ -163,6 +164,7 @@ async function startWeb(config: Config, log: Logger, parts: Parts, options: Runt
     deliveries: new DeliveryBatcher(db, queue, log),
     rateLimit: { max: config.rateLimitMax, windowMs: config.rateLimitWindowMs, redisUrl: config.redisUrl, prefix: config.queuePrefix },
     trustProxy: config.trustProxy,
+    mcpOrigins: originPolicy({ bindHost: config.host, baseUrl: config.baseUrl, allowedHosts: config.mcpAllowedHosts, allowedOrigins: config.mcpAllowedOrigins }),
     appWebhookSecret: config.app?.webhookSecret,
     jwtSecret: parts.jwtSecret,
     jwtTtlSeconds: config.jwtTtlSeconds,

@@ -4,6 +4,7 @@ import { SetList } from "../db/set-list.js";
 import { pgErrorCode } from "../db/pg-error-code.js";
 import { sql, type Queryable } from "../db/sql.js";
 import { ConflictError, NotFoundError } from "./errors.js";
+import { dispatchWaitingFor } from "./dispatch.js";
 import { scheduleJob } from "./outbox.js";
 import { pageQuery, toPage, type Page, type PageRequest } from "./pagination.js";
 import { getTeam } from "./teams.js";
@@ -72,6 +73,7 @@ export async function listAgents(
 /**
  * Sets the agent's status. Becoming idle starts idle_since (staying idle keeps it, so the
  * longest-idle order holds); leaving idle clears it. One statement, so concurrent calls cannot interleave.
+ * An idle agent is offered the team's waiting tasks, and its own tasks that waited while it was paused.
  */
 export async function setAgentStatus(db: Queryable, orgId: string, agentId: string, status: AgentStatus): Promise<Agent> {
   const result = await sql<Agent>(
@@ -85,7 +87,10 @@ export async function setAgentStatus(db: Queryable, orgId: string, agentId: stri
   );
   const agent = result.rows[0];
   if (!agent) throw new NotFoundError(`agent ${agentId}`);
-  if (status === "idle") await scheduleJob(db, "assign", { teamId: agent.team_id });
+  if (status === "idle") {
+    await scheduleJob(db, "assign", { teamId: agent.team_id });
+    await dispatchWaitingFor(db, agent.id);
+  }
   return agent;
 }
 

@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import type { ApiKey, ApiKeyRole } from "../db/entities/api-key.js";
 import { sql, type Queryable } from "../db/sql.js";
+import { getAgent } from "./agents.js";
 import { NotFoundError } from "./errors.js";
 import { pageQuery, toPage, type Page, type PageRequest } from "./pagination.js";
 
@@ -12,7 +13,7 @@ export function hashApiKey(key: string): string {
 
 /** An API key as the API lists it: never its hash. */
 export type ApiKeyView = Omit<ApiKey, "key_hash">;
-const VIEW_COLUMNS = "id, org_id, name, role, key_prefix, last_used_at, revoked_at, created_at";
+const VIEW_COLUMNS = "id, org_id, name, role, agent_id, key_prefix, last_used_at, revoked_at, created_at";
 
 export interface CreatedApiKey {
   record: ApiKeyView;
@@ -22,16 +23,22 @@ export interface CreatedApiKey {
 
 export async function createApiKey(
   db: Queryable,
-  input: { orgId: string; name?: string; role?: ApiKeyRole },
+  input: { orgId: string; name?: string; role?: ApiKeyRole; agentId?: string },
 ): Promise<CreatedApiKey> {
   const key = `${API_KEY_PREFIX}${randomBytes(32).toString("base64url")}`;
   const result = await sql<ApiKeyView>(
     db,
-    `INSERT INTO api_keys (org_id, name, role, key_hash, key_prefix) VALUES ($1, $2, $3, $4, $5)
+    `INSERT INTO api_keys (org_id, name, role, key_hash, key_prefix, agent_id) VALUES ($1, $2, $3, $4, $5, $6)
      RETURNING ${VIEW_COLUMNS}`,
-    [input.orgId, input.name ?? "default", input.role ?? "admin", hashApiKey(key), key.slice(0, 10)],
+    [input.orgId, input.name ?? "default", input.agentId ? "agent" : input.role ?? "admin", hashApiKey(key), key.slice(0, 10), input.agentId ?? null],
   );
   return { record: result.rows[0]!, key };
+}
+
+/** A key that acts as one agent of the organization: its team's tasks, no admin routes. */
+export async function createAgentKey(db: Queryable, orgId: string, agentId: string): Promise<CreatedApiKey> {
+  const agent = await getAgent(db, orgId, agentId);
+  return createApiKey(db, { orgId, name: `agent:${agent.name}`, agentId: agent.id });
 }
 
 /** The key's record when it is valid and not revoked; marks it used (at most once a minute). */

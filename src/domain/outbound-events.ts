@@ -9,6 +9,7 @@ export const OUTBOUND_EVENTS = [
   "task.status_changed",
   "task.completed",
   "task.cancelled",
+  "task.progress",
   "delivery.failed",
 ] as const;
 export type OutboundEvent = (typeof OUTBOUND_EVENTS)[number];
@@ -57,6 +58,7 @@ export function notificationsFor(change: TaskChange): Notification[] {
       return [{ event: "task.created", data: { status: change.to ?? null, ...extra } }];
     case "task.assigned":
     case "task.dispatched":
+    case "task.progress":
       return [{ event: change.type, data: { ...extra } }];
     case "task.status_changed": {
       const move = { from: change.from ?? null, to: change.to ?? null };

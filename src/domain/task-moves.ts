@@ -10,6 +10,8 @@ import { recordTaskEvent, SYSTEM_ACTOR, type Actor } from "./task-events.js";
 export interface MoveOptions {
   /** A system move (GitHub sync, parent completion) may skip steps of the state machine. */
   system?: boolean;
+  /** Why the mover made the move; kept on the event. */
+  note?: string;
 }
 
 export async function lockTask(manager: EntityManager, orgId: string | null, taskId: number): Promise<Task> {
@@ -42,8 +44,30 @@ async function unfinishedDependencies(manager: EntityManager, taskId: number): P
 }
 
 /**
+ * Two agents making the same move at once: the second finds the task already moved, by someone else,
+ * and is told so rather than answered as if its own move had happened. Repeating one's own move is fine.
+ */
+async function refuseMoveMadeByAnother(manager: EntityManager, task: Task, actor: Actor): Promise<void> {
+  const last = (await sql<{ actor_type: string; actor_id: string | null; agent_name: string | null }>(
+    manager,
+    `SELECT e.actor_type, e.actor_id, a.name AS agent_name FROM task_events e
+       LEFT JOIN agents a ON e.actor_type = 'agent' AND a.id::text = e.actor_id
+      WHERE e.task_id = $1 AND e.type = 'task.status_changed' AND e.to_status = $2
+      ORDER BY e.created_at DESC, e.id DESC LIMIT 1`,
+    [task.id, task.status],
+  )).rows[0];
+  if (!last || (last.actor_type === actor.type && last.actor_id === actor.id)) return;
+  const mover = last.agent_name ? `agent ${last.agent_name}` : last.actor_type;
+  const allowed = TRANSITIONS[task.status];
+  throw new ConflictError(
+    `task #${task.id} is already ${task.status} (${mover} moved it first); allowed from ${task.status}: ${allowed.length ? allowed.join(", ") : "none"}`,
+    "already_moved",
+  );
+}
+
+/**
  * Moves a locked task to `to` inside the caller's transaction; moving to the status it already has
- * changes nothing. Its effects:
+ * changes nothing, and an agent is told when another actor made that move. Its effects:
  * - the task's status and its completed_at and acknowledged_at;
  * - the audit row and its outbound notifications (recordTaskEvent);
  * - on finishing: its agent made idle when it has no other open task, and an "assign" job for the team;
@@ -52,7 +76,10 @@ async function unfinishedDependencies(manager: EntityManager, taskId: number): P
  */
 export async function moveLockedTask(manager: EntityManager, task: Task, to: TaskStatus, actor: Actor, options: MoveOptions = {}): Promise<Task> {
   const from = task.status;
-  if (from === to) return task;
+  if (from === to) {
+    if (actor.type === "agent") await refuseMoveMadeByAnother(manager, task, actor);
+    return task;
+  }
   if (!options.system && !canMove(from, to)) {
     const allowed = TRANSITIONS[from];
     throw new ConflictError(
@@ -74,7 +101,8 @@ export async function moveLockedTask(manager: EntityManager, task: Task, to: Tas
       WHERE id = $1 RETURNING *`,
     [task.id, to, FINISHED],
   )).rows[0]!;
-  await recordTaskEvent(manager, moved, { type: "task.status_changed", from, to, actor, data: options.system ? { system: true } : {} });
+  const data = { ...(options.system ? { system: true } : {}), ...(options.note ? { note: options.note } : {}) };
+  await recordTaskEvent(manager, moved, { type: "task.status_changed", from, to, actor, data });
 
   if (FINISHED.includes(to) && !FINISHED.includes(from)) {
     if (moved.assignee_id) await releaseAgent(manager, moved.assignee_id);

@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyRequest } from "fastify";
 import { errors as joseErrors, jwtVerify } from "jose";
 import type { DataSource } from "typeorm";
 import type { ApiKeyRole } from "../db/entities/api-key.js";
-import { authenticateApiKey } from "../domain/api-keys.js";
+import { API_KEY_PREFIX, authenticateApiKey } from "../domain/api-keys.js";
 import { ForbiddenError, UnauthorizedError } from "../domain/errors.js";
 import type { Actor } from "../domain/task-events.js";
 
@@ -12,6 +12,8 @@ export interface Principal {
   role: ApiKeyRole;
   /** api_key:<id> or jwt:<sub> */
   subject: string;
+  /** Set for an agent key: the caller acts as this agent, on its team's tasks only. */
+  agentId?: string;
 }
 
 declare module "fastify" {
@@ -42,18 +44,25 @@ async function fromJwt(token: string, secret: string): Promise<Principal> {
   }
 }
 
-/** Resolves the caller from X-API-Key or Authorization: Bearer; throws 401 otherwise. */
+async function fromApiKey(db: DataSource, key: string): Promise<Principal> {
+  const record = await authenticateApiKey(db, key);
+  if (!record) throw new UnauthorizedError("the API key is not valid");
+  const principal: Principal = { orgId: record.org_id, role: record.role, subject: `api_key:${record.id}` };
+  if (record.agent_id) principal.agentId = record.agent_id;
+  return principal;
+}
+
+/** Resolves the caller from X-API-Key or Authorization: Bearer (a JWT, or an API key); throws 401 otherwise. */
 export async function authenticate(request: FastifyRequest, options: AuthOptions): Promise<Principal> {
   const apiKey = request.headers["x-api-key"];
-  if (typeof apiKey === "string" && apiKey.length > 0) {
-    const record = await authenticateApiKey(options.db, apiKey);
-    if (!record) throw new UnauthorizedError("the API key is not valid");
-    return { orgId: record.org_id, role: record.role, subject: `api_key:${record.id}` };
-  }
+  if (typeof apiKey === "string" && apiKey.length > 0) return fromApiKey(options.db, apiKey);
   const authorization = request.headers.authorization;
   if (typeof authorization === "string" && /^Bearer\s+\S+$/i.test(authorization)) {
+    const token = authorization.replace(/^Bearer\s+/i, "");
+    // Coding agents send their key as a bearer token; API keys and JWTs never look alike.
+    if (token.startsWith(API_KEY_PREFIX)) return fromApiKey(options.db, token);
     if (!options.jwtSecret) throw new UnauthorizedError("bearer tokens are not enabled on this server (JWT_SECRET unset)");
-    return fromJwt(authorization.replace(/^Bearer\s+/i, ""), options.jwtSecret);
+    return fromJwt(token, options.jwtSecret);
   }
   throw new UnauthorizedError();
 }
@@ -68,6 +77,7 @@ export function requirePrincipal(scope: FastifyInstance, options: AuthOptions): 
 
 /** The principal as the actor of a task change in the audit trail. */
 export function actorOf(principal: Principal): Actor {
+  if (principal.agentId) return { type: "agent", id: principal.agentId };
   const [kind, id] = principal.subject.split(/:(.*)/s) as [string, string];
   return { type: kind === "api_key" ? "api_key" : "user", id };
 }

@@ -69,8 +69,11 @@ export function answerClientError(error: NodeJS.ErrnoException, socket: Socket):
 
 export function handleError(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
   if (error instanceof DomainError) {
+    const status = domainStatus(error);
     if (error instanceof RateLimitedError) void reply.header("retry-after", error.retryAfterSeconds);
-    void reply.status(domainStatus(error)).send(errorBody(error.code, error.message));
+    // RFC 9110: a 401 names the scheme to authenticate with.
+    if (status === 401) void reply.header("www-authenticate", 'Bearer realm="entourage"');
+    void reply.status(status).send(errorBody(error.code, error.message));
     return;
   }
   if (hasZodFastifySchemaValidationErrors(error)) {

@@ -11,6 +11,7 @@ import type { Logger } from "../log.js";
 import type { OutboxRelay } from "../queue/outbox-relay.js";
 import type { JobQueue } from "../queue/queue.js";
 import { DEFAULT_ACCESS_TOKEN_TTL_SECONDS } from "./access-token.js";
+import { confineAgentKeys } from "./agent-keys.js";
 import { requirePrincipal } from "./auth.js";
 import { answerClientError, errorBody, handleError } from "./errors.js";
 import { agentRoutes } from "./routes/agents.js";
@@ -28,6 +29,8 @@ import { webhookReceiveRoutes } from "./routes/webhook-receive.js";
 import { webhookRoutes } from "./routes/webhooks.js";
 import { outboundWebhookRoutes } from "./routes/outbound-webhooks.js";
 import { urlGuard, type UrlGuard } from "../outbound/url-guard.js";
+import { mcpRoutes } from "../mcp/route.js";
+import type { OriginPolicy } from "../mcp/request-origin.js";
 
 export interface ServerDeps {
   db: DataSource;
@@ -53,6 +56,8 @@ export interface ServerDeps {
   healthOnly?: boolean;
   /** The /setup manifest flow; given only while no GitHub App is configured. */
   setup?: SetupOptions;
+  /** Which Host and Origin headers /mcp answers; default: any Host, no browser origin. */
+  mcpOrigins?: OriginPolicy;
 }
 
 /** The HTTP server: both webhook endpoints, the REST API and health. */
@@ -122,6 +127,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     api.addHook("onRequest", limiter.beforeAuthentication);
     requirePrincipal(api, { db: deps.db, jwtSecret: deps.jwtSecret });
     api.addHook("onRequest", limiter.afterAuthentication);
+    api.addHook("preHandler", confineAgentKeys(deps.db));
     await api.register(webhookRoutes, { db: deps.db, relay: deps.relay, box: deps.box });
     await api.register(taskRoutes, { db: deps.db, relay: deps.relay });
     await api.register(taskWorkflowRoutes, { db: deps.db, relay: deps.relay });
@@ -132,6 +138,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     await api.register(agentRoutes, { db: deps.db, relay: deps.relay });
     await api.register(installationRoutes, { db: deps.db });
     await api.register(outboundWebhookRoutes, { db: deps.db, box: deps.box, relay: deps.relay, guard: deps.outboundGuard ?? urlGuard() });
+    await api.register(mcpRoutes, { db: deps.db, relay: deps.relay, log: deps.log, policy: deps.mcpOrigins ?? { allowedOrigins: [] } });
   });
   app.addHook("onClose", async () => {
     limiter?.redis?.disconnect();

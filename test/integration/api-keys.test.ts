@@ -39,7 +39,7 @@ describe("POST /api/v1/api-keys", () => {
     expect(res.headers["cache-control"]).toBe("no-store");
     const body = res.json();
     expect(body).toEqual({
-      id: expect.any(String), org_id: acme.orgId, name: "ci", role: "agent", key_prefix: body.api_key.slice(0, 10),
+      id: expect.any(String), org_id: acme.orgId, name: "ci", role: "agent", agent_id: null, key_prefix: body.api_key.slice(0, 10),
       last_used_at: null, revoked_at: null, created_at: expect.any(String), api_key: expect.stringMatching(/^oc_[A-Za-z0-9_-]{43}$/),
     });
     const stored = await sql(rt.database.dataSource, "SELECT * FROM api_keys WHERE id = $1", [body.id]);

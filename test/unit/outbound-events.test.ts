@@ -6,6 +6,7 @@ describe("notificationsFor", () => {
     ["a created task", { type: "task.created", to: "todo", data: { title: "t" } }, [{ event: "task.created", data: { status: "todo", title: "t" } }]],
     ["an assignment", { type: "task.assigned", data: { agent_id: "a", agent_name: "eng" } }, [{ event: "task.assigned", data: { agent_id: "a", agent_name: "eng" } }]],
     ["a dispatch", { type: "task.dispatched", data: { agent_id: "a", round: 2 } }, [{ event: "task.dispatched", data: { agent_id: "a", round: 2 } }]],
+    ["a progress report", { type: "task.progress", data: { message: "tests pass" } }, [{ event: "task.progress", data: { message: "tests pass" } }]],
     ["a move", { type: "task.status_changed", from: "todo", to: "in_progress", data: {} }, [
       { event: "task.status_changed", data: { from: "todo", to: "in_progress" } },
     ]],

@@ -11,6 +11,8 @@ export interface ApiKey {
   org_id: string;
   name: string;
   role: ApiKeyRole;
+  /** The agent an agent key acts as; null for keys of the whole organization. */
+  agent_id: string | null;
   key_hash: string;
   /** The first characters, to tell keys apart in a list. */
   key_prefix: string;
@@ -32,6 +34,7 @@ export const ApiKeyEntity = new EntitySchema<ApiKey>({
     last_used_at: { ...timestamp, nullable: true },
     revoked_at: { ...timestamp, nullable: true },
     created_at: createdAt,
+    agent_id: { type: "uuid", nullable: true },
   },
   checks: [oneOf("api_keys", "role", API_KEY_ROLES)],
   foreignKeys: [references("org_id", "Organization")],

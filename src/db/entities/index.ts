@@ -13,8 +13,10 @@ export * from "./task-dependency.js";
 export * from "./outbox-job.js";
 export * from "./github-comment.js";
 export * from "./redelivery-request.js";
+export * from "./agent-message.js";
 
 import { AgentEntity } from "./agent.js";
+import { AgentMessageEntity } from "./agent-message.js";
 import { ApiKeyEntity } from "./api-key.js";
 import { DeliveryEntity } from "./delivery.js";
 import { GitHubCommentEntity } from "./github-comment.js";
@@ -34,4 +36,5 @@ export const ENTITIES = [
   OrganizationEntity, TeamEntity, AgentEntity, TaskEntity, TaskDependencyEntity, TaskEventEntity,
   InstallationEntity, WebhookEntity, DeliveryEntity, ApiKeyEntity, OutboundWebhookEntity, OutboundDeliveryEntity,
   OutboxJobEntity, GitHubCommentEntity, RedeliveryRequestEntity,
+  AgentMessageEntity,
 ];

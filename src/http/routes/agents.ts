@@ -4,6 +4,7 @@ import type { DataSource } from "typeorm";
 import { z } from "zod";
 import { AGENT_ROLES, AGENT_STATUSES } from "../../db/entities/agent.js";
 import { createAgent, getAgent, listAgents, updateAgent } from "../../domain/agents.js";
+import { sendAgentMessage } from "../../domain/agent-messages.js";
 import type { OutboxRelay } from "../../queue/outbox-relay.js";
 import { adminOnly } from "../auth.js";
 import { ForbiddenError } from "../../domain/errors.js";
@@ -24,6 +25,12 @@ const patchBody = z.strictObject({
   config: jsonObject.optional(),
   status: z.enum(AGENT_STATUSES).optional(),
 }).refine((body) => Object.keys(body).length > 0, { message: "give at least one of name, role, config, status" });
+
+const messageBody = z.strictObject({
+  task_id: z.number().int().positive().max(2_147_483_647),
+  body: z.string().trim().min(1).max(65_536).refine((v) => !v.includes("\u0000"), "must not contain NUL characters"),
+  sender: nameText(200).optional(),
+});
 
 export async function agentRoutes(scope: FastifyInstance, opts: { db: DataSource; relay: OutboxRelay }): Promise<void> {
   const app = scope.withTypeProvider<ZodTypeProvider>();
@@ -71,5 +78,15 @@ export async function agentRoutes(scope: FastifyInstance, opts: { db: DataSource
     // An agent that became idle may be given a waiting task.
     await opts.relay.flushQuietly();
     return agent;
+  });
+
+  app.post("/api/v1/agents/:id/messages", {
+    schema: { tags: ["agents"], summary: "Leave a message for an agent about a task of its team; its MCP inbox hands it over once", params: idParams, body: messageBody },
+    preHandler: adminOnly,
+  }, async (request, reply) => {
+    await getAgent(db, request.principal.orgId, request.params.id);
+    const { task_id: taskId, body, sender } = request.body;
+    const message = await sendAgentMessage(db, { orgId: request.principal.orgId, agentId: request.params.id, taskId, from: { type: "person", name: sender }, body });
+    return reply.status(201).send(message);
   });
 }

@@ -3,7 +3,7 @@ import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import type { DataSource } from "typeorm";
 import { z } from "zod";
 import type { ApiKeyRole } from "../../db/entities/api-key.js";
-import { createApiKey, listApiKeys, revokeApiKey } from "../../domain/api-keys.js";
+import { createAgentKey, createApiKey, listApiKeys, revokeApiKey } from "../../domain/api-keys.js";
 import { adminOnly } from "../auth.js";
 import { idParams, nameText, pageQuery } from "../schemas.js";
 
@@ -25,6 +25,15 @@ export async function apiKeyRoutes(scope: FastifyInstance, opts: { db: DataSourc
   }, async (request, reply) => {
     const { record, key } = await createApiKey(db, { orgId: request.principal.orgId, name: request.body.name, role: request.body.role });
     return reply.status(201).header("cache-control", "no-store").send({ ...record, api_key: key });
+  });
+
+  app.post("/api/v1/agents/:id/keys", {
+    schema: { tags: ["api-keys"], summary: "Create a key that acts as this agent, on its team's tasks only (the key is shown only in this answer)", params: idParams },
+    preHandler: adminOnly,
+  }, async (request, reply) => {
+    const { record, key } = await createAgentKey(db, request.principal.orgId, request.params.id);
+    return reply.status(201).header("cache-control", "no-store")
+      .send({ id: record.id, agent_id: record.agent_id, key, created_at: record.created_at });
   });
 
   app.get("/api/v1/api-keys", {

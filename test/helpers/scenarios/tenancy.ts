@@ -75,6 +75,8 @@ const ROUTES: Record<string, RouteCase> = {
   "POST /api/v1/teams/{team_id}/agents": object((v) => `/api/v1/teams/${v.teamId}/agents`, () => ({ name: `planted-${randomBytes(3).toString("hex")}`, role: "engineer" })),
   "GET /api/v1/agents/{id}": object((v) => `/api/v1/agents/${v.agentId}`),
   "PATCH /api/v1/agents/{id}": object((v) => `/api/v1/agents/${v.agentId}`, () => ({ status: "paused" })),
+  "POST /api/v1/agents/{id}/keys": object((v) => `/api/v1/agents/${v.agentId}/keys`),
+  "POST /api/v1/agents/{id}/messages": object((v) => `/api/v1/agents/${v.agentId}/messages`, (v) => ({ task_id: v.taskId, body: "Planted message" })),
 
   "GET /api/v1/teams/{team_id}/tasks": object((v) => `/api/v1/teams/${v.teamId}/tasks`),
   "POST /api/v1/teams/{team_id}/tasks": object((v) => `/api/v1/teams/${v.teamId}/tasks`, () => ({ title: "Planted task" })),
