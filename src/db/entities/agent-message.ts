@@ -1,5 +1,6 @@
 import { EntitySchema } from "typeorm";
 import { createdAt, timestamp, uuidPrimary } from "./columns.js";
+import { oneOf, references } from "./constraints.js";
 
 export const MESSAGE_SENDER_TYPES = ["person", "review", "system"] as const;
 export type MessageSenderType = (typeof MESSAGE_SENDER_TYPES)[number];
@@ -32,4 +33,7 @@ export const AgentMessageEntity = new EntitySchema<AgentMessage>({
     read_at: { ...timestamp, nullable: true },
     created_at: createdAt,
   },
+  checks: [oneOf("agent_messages", "sender_type", MESSAGE_SENDER_TYPES)],
+  foreignKeys: [references("org_id", "Organization"), references("agent_id", "Agent"), references("task_id", "Task")],
+  indices: [{ name: "agent_messages_unread_idx", columns: ["agent_id", "created_at"], where: "read_at IS NULL" }],
 });

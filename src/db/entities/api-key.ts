@@ -36,6 +36,9 @@ export const ApiKeyEntity = new EntitySchema<ApiKey>({
     created_at: createdAt,
     agent_id: { type: "uuid", nullable: true },
   },
-  checks: [oneOf("api_keys", "role", API_KEY_ROLES)],
-  foreignKeys: [references("org_id", "Organization")],
+  checks: [
+    oneOf("api_keys", "role", API_KEY_ROLES),
+    { name: "api_keys_agent_role", expression: "agent_id IS NULL OR role = 'agent'" },
+  ],
+  foreignKeys: [references("org_id", "Organization"), references("agent_id", "Agent")],
 });
