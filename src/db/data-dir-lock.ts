@@ -37,15 +37,20 @@ function isAlive(pid: number): boolean {
 /** Lock files this process holds, so that it does not open the same database twice either. */
 const held = new Set<string>();
 
-/** Creates `file` naming this process, unless it exists; returns its inode, which tells this lock from a later one. */
-function tryCreate(file: string): number | undefined {
-  let fd: number;
+/** Opens `file` with `flags`; undefined when the open fails with `expected` (the file exists, or is gone). */
+function openUnless(file: string, flags: string, expected: string): number | undefined {
   try {
-    fd = openSync(file, "wx");
+    return openSync(file, flags);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "EEXIST") return undefined;
+    if ((error as NodeJS.ErrnoException).code === expected) return undefined;
     throw error;
   }
+}
+
+/** Creates `file` naming this process, unless it exists; returns its inode, which tells this lock from a later one. */
+function tryCreate(file: string): number | undefined {
+  const fd = openUnless(file, "wx", "EEXIST");
+  if (fd === undefined) return undefined;
   try {
     writeFileSync(fd, JSON.stringify({ pid: process.pid, host: hostname() }));
     return fstatSync(fd).ino;
@@ -66,13 +71,8 @@ function parseOwner(text: string): { pid?: unknown; host?: unknown } {
 
 /** Who holds `file`, read through one descriptor so that the content and the times are of one file; undefined once it is gone. */
 function readHolder(file: string): Holder | undefined {
-  let fd: number;
-  try {
-    fd = openSync(file, "r");
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-    throw error;
-  }
+  const fd = openUnless(file, "r", "ENOENT");
+  if (fd === undefined) return undefined;
   try {
     const { ino, mtimeMs } = fstatSync(fd);
     const owner = parseOwner(readFileSync(fd, "utf8"));

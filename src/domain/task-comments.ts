@@ -23,7 +23,7 @@ export type CommentPlan =
 interface CommentRow {
   id: string;
   status: TaskComment["status"];
-  comment_id: string | number | null;
+  comment_id: number | null;
   body: string | null;
 }
 
@@ -33,7 +33,7 @@ export async function openTaskComment(db: Queryable, taskId: number, kind: Comme
   if (!task?.source) return undefined;
   await sql(db, "INSERT INTO github_comments (task_id, org_id, kind) VALUES ($1, $2, $3) ON CONFLICT (task_id, kind) DO NOTHING", [taskId, task.org_id, kind]);
   const row = (await sql<CommentRow>(db, "SELECT * FROM github_comments WHERE task_id = $1 AND kind = $2", [taskId, kind])).rows[0]!;
-  return { task, comment: { id: row.id, status: row.status, commentId: row.comment_id === null ? undefined : Number(row.comment_id), body: row.body } };
+  return { task, comment: { id: row.id, status: row.status, commentId: row.comment_id ?? undefined, body: row.body } };
 }
 
 /**
