@@ -1,9 +1,9 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { closeSync, openSync, readFileSync } from "node:fs";
-import http from "node:http";
 import { createServer } from "node:net";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import { rawRequest } from "./http-client.js";
 
 export const APP_ENTRY = path.resolve("dist/index.js");
 export const ADMIN_CLI = path.resolve("dist/cli/admin.js");
@@ -112,16 +112,14 @@ export class ChildProcesses {
   }
 }
 
-/** GET a local URL; its status, or 0 when nothing answers. */
-export function httpStatus(port: number, urlPath: string): Promise<number> {
-  return new Promise((resolve) => {
-    const request = http.get({ host: "127.0.0.1", port, path: urlPath, timeout: 2000, agent: false }, (response) => {
-      response.resume();
-      resolve(response.statusCode ?? 0);
-    });
-    request.on("timeout", () => request.destroy());
-    request.on("error", () => resolve(0));
-  });
+/**
+ * GET a local URL; its status, or 0 when nothing answers. A raw socket, not node:http: in a jest worker
+ * where an earlier test file nocked GitHub, nock's leftover interceptor turns a refused connection into
+ * an uncaught error that fails the whole file.
+ */
+export async function httpStatus(port: number, urlPath: string): Promise<number> {
+  const answer = await rawRequest(port, `GET ${urlPath} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`, [], 2000);
+  return answer.status;
 }
 
 export interface AppProcess extends Spawned {
