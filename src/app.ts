@@ -24,6 +24,7 @@ const repositorySettingsSchema = z.object({
   comment_on_create: z.boolean().optional(),
   close_issue: z.boolean().optional(),
   label_priorities: z.record(z.string(), z.enum(TASK_PRIORITIES)).optional(),
+  draft_pull_requests: z.boolean().optional(),
 });
 
 /** One entry per GitHub event: which domain decision handles it. */

@@ -78,6 +78,8 @@ const envSchema = z.object({
   JOB_ATTEMPTS: positiveInt(5),
   JOB_BACKOFF_MS: positiveInt(1000),
   DISPATCH_ACK_TIMEOUT_MS: positiveInt(600_000),
+  AGENT_HEARTBEAT_TIMEOUT_S: positiveInt(60),
+  AGENT_MAX_RUNS: positiveInt(3),
   REPOSITORY_SETTINGS_TTL_MS: z.preprocess((v) => (v === "" || v === undefined ? 60_000 : v), z.coerce.number().int().min(0)),
   GITHUB_WRITE_SPACING_MS: z.preprocess((v) => (v === "" ? undefined : v), z.coerce.number().int().min(0).optional()),
   RECOVER_INTERVAL_MS: positiveInt(600_000),
@@ -180,6 +182,8 @@ const configSchema = envSchema.transform((e, ctx) => {
     jobBackoffMs: e.JOB_BACKOFF_MS,
     /** An agent that has not acknowledged its dispatched task by then is freed. */
     dispatchAckTimeoutMs: e.DISPATCH_ACK_TIMEOUT_MS,
+    /** The agent runs of a task: a run whose runner sends no heartbeat for so long is lost; so many failed runs and it waits for a person. */
+    runs: { heartbeatTimeoutMs: e.AGENT_HEARTBEAT_TIMEOUT_S * 1000, maxRuns: e.AGENT_MAX_RUNS },
     /** How long a worker reuses a repository's .github/entourage.yml before reading it again; 0: every delivery. */
     repositorySettingsTtlMs: e.REPOSITORY_SETTINGS_TTL_MS,
     githubWriteSpacingMs: e.GITHUB_WRITE_SPACING_MS,

@@ -9,6 +9,7 @@ import { requireServerSecrets, type Config } from "./config.js";
 import { openDatabase, type Database } from "./db/data-source.js";
 import { explainFirstApiKey, seedEmptyDatabase } from "./first-run.js";
 import { createProbot } from "./github/probot.js";
+import { repositoryAccess } from "./github/repository-access.js";
 import { startWebhookProxy, webhookProxyTarget, type WebhookProxy, type WebhookProxyClientClass } from "./github/webhook-proxy.js";
 import { APP_WEBHOOK_PATH } from "./http/routes/github-app-webhooks.js";
 import { SETUP_PATH } from "./http/routes/setup.js";
@@ -146,6 +147,7 @@ async function startWorkers(config: Config, log: Logger, parts: Parts): Promise<
   const sweeper = new Sweeper({
     db, queue, relay, log, intervalMs: config.sweepIntervalMs, staleAfterMs: config.staleDeliveryMs,
     recoverEveryMs: config.app ? config.recoverIntervalMs : undefined,
+    runs: config.runs,
   });
   sweeper.start();
   return { probot, sweeper };
@@ -169,6 +171,11 @@ async function startWeb(config: Config, log: Logger, parts: Parts, options: Runt
     jwtSecret: parts.jwtSecret,
     jwtTtlSeconds: config.jwtTtlSeconds,
     healthOnly: config.role === "worker",
+    runs: {
+      settings: config.runs,
+      githubUrl: config.githubUrl,
+      repositories: config.app && config.role !== "worker" ? repositoryAccess(createProbot(config, log)) : undefined,
+    },
     setup: config.app ? undefined : {
       githubUrl: config.githubUrl,
       githubApiUrl: config.githubBaseUrl,

@@ -43,6 +43,8 @@ export function tagsFromLabels(tags: readonly string[], labelTags: readonly stri
 /** issues.opened, pull_request.opened: a new task for the team, assigned at once when an agent is idle. */
 export const openTask: IntakeDecision = async (context) => {
   if (!context.teamId) return ignored("the webhook has no team_id, so no task is created");
+  const ownTasks = context.payload.pull_request ? linkedReferences(context.payload.pull_request.body).tasks : [];
+  if (ownTasks.length > 0) return ignored(`the pull request of task ${ownTasks.map((id) => `#${id}`).join(", ")}: no task of its own`);
   const draft = taskDraftFromGitHub(context.payload, {
     provider: context.installationId !== null ? "github_app" : "github",
     labelPriorities: context.settings.label_priorities,

@@ -20,7 +20,7 @@ interface GitHubItem {
 export interface IssueOrPullRequestPayload {
   issue?: GitHubItem;
   pull_request?: GitHubItem;
-  repository: { full_name: string };
+  repository: { full_name: string; clone_url?: string; default_branch?: string };
   installation?: { id: number };
 }
 
@@ -53,6 +53,8 @@ export function taskDraftFromGitHub(
       kind,
       url: item.html_url,
       installation_id: payload.installation?.id ?? null,
+      ...(payload.repository.clone_url ? { clone_url: payload.repository.clone_url } : {}),
+      ...(payload.repository.default_branch ? { default_branch: payload.repository.default_branch } : {}),
     },
   };
 }

@@ -19,6 +19,8 @@ export interface RepositorySettings {
   comment_on_create?: boolean;
   close_issue?: boolean;
   label_priorities?: Record<string, TaskPriority>;
+  /** Agents' pull requests are opened as drafts unless this is false. */
+  draft_pull_requests?: boolean;
 }
 
 /** A GitHub task's source, with what later syncs and comments need to know. */

@@ -11,7 +11,7 @@ export interface JobPayloads {
   /** Ask GitHub to redeliver the App's failed deliveries that we never stored. */
   "recover-deliveries": Record<string, never>;
   /** Post or edit the task's comment on its GitHub issue or pull request. */
-  "github-comment": { taskId: number; kind: "tracked" | "resolved" };
+  "github-comment": { taskId: number; kind: "tracked" | "resolved" | "needs_human" };
   /** Make attempt `attempt` (1 for the first) of series `series` (0, then one per redeliver) of an outbound delivery. */
   outbound: { deliveryId: string; series: number; attempt: number };
 }

@@ -1,7 +1,7 @@
 import type { Task } from "../db/entities/task.js";
 import type { WebhookConfig } from "../db/entities/webhook.js";
 import { sql, type Queryable } from "../db/sql.js";
-import { resolvedComment, trackedComment, type CommentKind } from "./comment-text.js";
+import { needsHumanComment, resolvedComment, trackedComment, type CommentKind } from "./comment-text.js";
 import { mergeSettings, type GitHubTaskSource } from "./intake.js";
 import { countsAsDone } from "./task-moves.js";
 
@@ -58,6 +58,10 @@ export async function renderTaskComment(db: Queryable, taskId: number, kind: Com
   if (kind === "tracked") {
     const agent = task.assignee_id ? (await sql<{ name: string }>(db, "SELECT name FROM agents WHERE id = $1", [task.assignee_id])).rows[0] : undefined;
     return trackedComment(task, agent?.name ?? null);
+  }
+  if (kind === "needs_human") {
+    const last = (await sql<{ reason: string | null }>(db, "SELECT reason FROM task_runs WHERE task_id = $1 AND finished_at IS NOT NULL ORDER BY number DESC LIMIT 1", [task.id])).rows[0];
+    return needsHumanComment(task.id, task.failed_runs, last?.reason ?? null);
   }
   const done = await sql<{ id: number }>(db, `SELECT id FROM tasks t WHERE parent_id = $1 AND ${countsAsDone("t")} ORDER BY id`, [task.id]);
   return resolvedComment(task.id, done.rows.map((r) => r.id));

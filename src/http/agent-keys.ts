@@ -22,7 +22,7 @@ const ownAgent: Check = async (db, scope, params) => {
   if (params.id !== scope.agent.id) return "an agent key may change only its own agent's status";
 };
 
-// MCP tools keep to the agent's team themselves.
+// MCP tools and the runner's routes keep to the agent's team and runs themselves.
 const nothingToCheck: Check = async () => undefined;
 
 /** The routes an agent key may call, each with the check that keeps it to its team. */
@@ -39,6 +39,14 @@ const AGENT_ROUTES: Record<string, Check> = {
   "GET /api/v1/tasks/:id/events": task,
   "GET /api/v1/agents/:id": teamAgent,
   "PATCH /api/v1/agents/:id": ownAgent,
+  "POST /api/v1/tasks/:id/git-credentials": task,
+  "POST /api/v1/tasks/:id/pull-request": task,
+  "GET /api/v1/tasks/:id/runs": task,
+  "GET /api/v1/tasks/:id/runs/:run_id": task,
+  // The runner's routes keep to the agent's own runs themselves.
+  "POST /api/v1/runner/claim": nothingToCheck,
+  "POST /api/v1/runs/:run_id/heartbeat": nothingToCheck,
+  "POST /api/v1/runs/:run_id/finish": nothingToCheck,
   "POST /mcp": nothingToCheck,
   "GET /mcp": nothingToCheck,
   "DELETE /mcp": nothingToCheck,

@@ -31,6 +31,10 @@ import { outboundWebhookRoutes } from "./routes/outbound-webhooks.js";
 import { urlGuard, type UrlGuard } from "../outbound/url-guard.js";
 import { mcpRoutes } from "../mcp/route.js";
 import type { OriginPolicy } from "../mcp/request-origin.js";
+import { runRoutes, type RunRouteOptions } from "./routes/runs.js";
+
+/** The app's defaults for agent runs, for a server built without a configuration (tests). */
+const DEFAULT_RUNS: Omit<RunRouteOptions, "db" | "relay"> = { settings: { heartbeatTimeoutMs: 60_000, maxRuns: 3 }, githubUrl: "https://github.com" };
 
 export interface ServerDeps {
   db: DataSource;
@@ -58,6 +62,8 @@ export interface ServerDeps {
   setup?: SetupOptions;
   /** Which Host and Origin headers /mcp answers; default: any Host, no browser origin. */
   mcpOrigins?: OriginPolicy;
+  /** Agent runs: the app's settings, GitHub's web address, and the App's access to repositories (unset while not configured). */
+  runs?: Omit<RunRouteOptions, "db" | "relay">;
 }
 
 /** The HTTP server: both webhook endpoints, the REST API and health. */
@@ -138,6 +144,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     await api.register(agentRoutes, { db: deps.db, relay: deps.relay });
     await api.register(installationRoutes, { db: deps.db });
     await api.register(outboundWebhookRoutes, { db: deps.db, box: deps.box, relay: deps.relay, guard: deps.outboundGuard ?? urlGuard() });
+    await api.register(runRoutes, { db: deps.db, relay: deps.relay, ...(deps.runs ?? DEFAULT_RUNS) });
     await api.register(mcpRoutes, { db: deps.db, relay: deps.relay, log: deps.log, policy: deps.mcpOrigins ?? { allowedOrigins: [] } });
   });
   app.addHook("onClose", async () => {

@@ -1,5 +1,6 @@
 import type { DataSource } from "typeorm";
 import { sql } from "../db/sql.js";
+import { expireLostRuns, type RunSettings } from "../domain/runs.js";
 import type { Logger } from "../log.js";
 import type { OutboxRelay } from "./outbox-relay.js";
 import type { JobQueue } from "./queue.js";
@@ -16,12 +17,14 @@ export interface SweeperOptions {
   staleAfterMs: number;
   /** How often to look for GitHub deliveries that never reached us; unset while the App is not configured. */
   recoverEveryMs?: number;
+  /** Agent runs whose runner stopped sending heartbeats are lost, and their tasks handed out again. */
+  runs?: RunSettings;
 }
 
 /**
  * Queues what was stored but not queued, or queued and lost: scheduled jobs left in the outbox or
  * never finished, and deliveries left `received` (the queue was down when they arrived, Redis
- * restarted empty, or a worker died). Job ids make it harmless to queue something that is already waiting.
+ * restarted empty, or a worker died). It also ends the agent runs whose runner went silent. Job ids make it harmless to queue something that is already waiting.
  */
 export class Sweeper {
   private timer?: NodeJS.Timeout;
@@ -48,6 +51,10 @@ export class Sweeper {
 
   async sweep(): Promise<void> {
     const { relay, log, staleAfterMs } = this.options;
+    if (this.options.runs) {
+      const lost = await expireLostRuns(this.options.db, this.options.runs);
+      if (lost > 0) log.warn({ runs: lost }, "agent runs lost: their runners sent no heartbeat in time; their tasks go on");
+    }
     await relay.flush();
     const requeued = await relay.requeueUnfinished(staleAfterMs);
     // Most are still waiting behind a backlog (the queue keeps them once); only those a queue lost run again.

@@ -26,6 +26,8 @@ export interface ItemOptions {
   installationId?: number | null;
   senderType?: "User" | "Bot";
   senderLogin?: string;
+  /** The repository's clone URL; by default GitHub's https one for owner/repo. */
+  cloneUrl?: string;
 }
 
 function customize(payload: Record<string, any>, key: "issue" | "pull_request", options: ItemOptions): Record<string, any> {
@@ -35,6 +37,7 @@ function customize(payload: Record<string, any>, key: "issue" | "pull_request", 
   payload.repository.owner.login = owner;
   payload.repository.name = repo;
   payload.repository.full_name = `${owner}/${repo}`;
+  payload.repository.clone_url = options.cloneUrl ?? `https://github.com/${owner}/${repo}.git`;
   if (options.number !== undefined) item.number = options.number;
   if (options.title !== undefined) item.title = options.title;
   if (options.body !== undefined) item.body = options.body;

@@ -1,5 +1,26 @@
+import { randomBytes } from "node:crypto";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
+
+export interface RecordedPullRequest {
+  number: number;
+  repository: string;
+  head: string;
+  base: string;
+  title: string;
+  body: string;
+  draft: boolean;
+  state: "open" | "closed";
+  html_url: string;
+}
+
+/** An installation token the App asked for, with the repositories and permissions it was limited to. */
+export interface RecordedToken {
+  installation_id: number;
+  token: string;
+  repositories?: string[];
+  permissions?: Record<string, string>;
+}
 
 export interface RecordedComment {
   id: number;
@@ -11,11 +32,13 @@ export interface RecordedComment {
 /**
  * GitHub's REST API as far as worker processes call it, on a real port (child processes cannot be
  * nocked): they reach it as GitHub Enterprise (GHE_HOST=127.0.0.1:<port>, GHE_PROTOCOL=http).
- * Installation tokens are granted, repository files do not exist, the App's delivery log is
- * empty, comments are recorded.
+ * Installation tokens are granted (each a new one), repository files do not exist, the App's delivery
+ * log is empty, comments and pull requests are recorded; a second open pull request for a head is refused as GitHub does.
  */
 export class GitHubServer {
   readonly comments: RecordedComment[] = [];
+  readonly pullRequests: RecordedPullRequest[] = [];
+  readonly tokens: RecordedToken[] = [];
   /** "METHOD path" of every call, without /api/v3. */
   readonly calls: string[] = [];
   /** Calls no route answers: the app asked GitHub for something this stand-in does not know. */
@@ -38,10 +61,11 @@ export class GitHubServer {
       request.on("data", (chunk: Buffer) => chunks.push(chunk));
       request.on("end", () => {
         const method = request.method ?? "GET";
-        const urlPath = (request.url ?? "/").split("?")[0]!.replace(/^\/api\/v3/, "");
+        const url = new URL(request.url ?? "/", "http://stand-in");
+        const urlPath = url.pathname.replace(/^\/api\/v3/, "");
         this.calls.push(`${method} ${urlPath}`);
         const text = Buffer.concat(chunks).toString("utf8");
-        const [status, body] = this.answer(method, urlPath, text ? (JSON.parse(text) as Record<string, unknown>) : {});
+        const [status, body] = this.answer(method, urlPath, text ? (JSON.parse(text) as Record<string, unknown>) : {}, url.searchParams);
         response.writeHead(status, { "content-type": "application/json; charset=utf-8" }).end(JSON.stringify(body));
       });
     });
@@ -64,11 +88,19 @@ export class GitHubServer {
     return new Map([...counts].filter(([, n]) => n > 1));
   }
 
-  private answer(method: string, urlPath: string, body: Record<string, unknown>): [number, unknown] {
+  private answer(method: string, urlPath: string, body: Record<string, unknown>, query: URLSearchParams): [number, unknown] {
     let m: RegExpExecArray | null;
-    if (method === "POST" && /^\/app\/installations\/\d+\/access_tokens$/.test(urlPath)) {
-      return [201, { token: "ghs_stand_in_token", expires_at: new Date(Date.now() + 3_600_000).toISOString(), permissions: { issues: "write", contents: "read" } }];
+    if (method === "POST" && (m = /^\/app\/installations\/(\d+)\/access_tokens$/.exec(urlPath))) {
+      const token = `ghs_${randomBytes(27).toString("base64url").replace(/[-_]/g, "x")}`;
+      this.tokens.push({
+        installation_id: Number(m[1]), token,
+        repositories: body.repositories as string[] | undefined, permissions: body.permissions as Record<string, string> | undefined,
+      });
+      const permissions = (body.permissions as Record<string, string> | undefined) ?? { issues: "write", contents: "read" };
+      return [201, { token, expires_at: new Date(Date.now() + 3_600_000).toISOString(), permissions }];
     }
+    if ((m = /^\/repos\/([^/]+)\/([^/]+)\/pulls$/.exec(urlPath))) return this.pulls(method, `${m[1]}/${m[2]}`, body, query);
+    if (method === "GET" && (m = /^\/repos\/([^/]+)\/([^/]+)$/.exec(urlPath))) return [200, { full_name: `${m[1]}/${m[2]}`, default_branch: "main" }];
     if (method === "GET" && /^\/repos\/[^/]+\/[^/]+\/contents\//.test(urlPath)) return [404, { message: "Not Found" }];
     // The App's own delivery log (missed-delivery redelivery): GitHub failed none of ours.
     if (method === "GET" && urlPath === "/app/hook/deliveries") return [200, []];
@@ -93,5 +125,29 @@ export class GitHubServer {
     if (method === "PATCH" && /^\/repos\/[^/]+\/[^/]+\/issues\/\d+$/.test(urlPath)) return [200, { state: body.state ?? "open" }];
     this.unexpected.push(`${method} ${urlPath}`);
     return [404, { message: "Not Found" }];
+  }
+
+  private pulls(method: string, repository: string, body: Record<string, unknown>, query: URLSearchParams): [number, unknown] {
+    const view = (pr: RecordedPullRequest) => ({ number: pr.number, html_url: pr.html_url, state: pr.state, draft: pr.draft, head: { ref: pr.head }, base: { ref: pr.base } });
+    const owner = repository.split("/")[0];
+    if (method === "GET") {
+      const head = query.get("head");
+      const state = query.get("state") ?? "open";
+      return [200, this.pullRequests
+        .filter((pr) => pr.repository === repository && (state === "all" || pr.state === state) && (!head || `${owner}:${pr.head}` === head))
+        .map(view)];
+    }
+    if (method !== "POST") return [404, { message: "Not Found" }];
+    const head = String(body.head);
+    if (this.pullRequests.some((pr) => pr.repository === repository && pr.head === head && pr.state === "open")) {
+      return [422, { message: `Validation Failed: A pull request already exists for ${owner}:${head}.`, errors: [{ message: `A pull request already exists for ${owner}:${head}.` }] }];
+    }
+    const number = this.nextId++;
+    const pr: RecordedPullRequest = {
+      number, repository, head, base: String(body.base), title: String(body.title), body: String(body.body ?? ""), draft: body.draft === true,
+      state: "open", html_url: `http://${this.host}/${repository}/pull/${number}`,
+    };
+    this.pullRequests.push(pr);
+    return [201, view(pr)];
   }
 }

@@ -19,7 +19,8 @@ describe("taskDraftFromGitHub", () => {
       description: "GitHub Issue #42\n\nSteps...\n\nhttps://github.com/acme/web/issues/42",
       priority: "critical",
       tags: ["github", "issue", "critical", "auth"],
-      source: { provider: "github_app", repository: "acme/web", number: 42, kind: "issue", url: "https://github.com/acme/web/issues/42", installation_id: 7 },
+      source: { provider: "github_app", repository: "acme/web", number: 42, kind: "issue", url: "https://github.com/acme/web/issues/42", installation_id: 7,
+        clone_url: "https://github.com/acme/web.git", default_branch: "master" },
     });
   });
 

@@ -2,7 +2,7 @@ import { EntitySchema } from "typeorm";
 import { createdAt, updatedAt, uuidPrimary } from "./columns.js";
 import { oneOf, references } from "./constraints.js";
 
-export const GITHUB_COMMENT_KINDS = ["tracked", "resolved"] as const;
+export const GITHUB_COMMENT_KINDS = ["tracked", "resolved", "needs_human"] as const;
 export const GITHUB_COMMENT_STATUSES = ["pending", "posting", "posted", "skipped", "failed"] as const;
 export type GitHubCommentKind = (typeof GITHUB_COMMENT_KINDS)[number];
 export type GitHubCommentStatus = (typeof GITHUB_COMMENT_STATUSES)[number];

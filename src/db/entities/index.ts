@@ -14,6 +14,7 @@ export * from "./outbox-job.js";
 export * from "./github-comment.js";
 export * from "./redelivery-request.js";
 export * from "./agent-message.js";
+export * from "./task-run.js";
 
 import { AgentEntity } from "./agent.js";
 import { AgentMessageEntity } from "./agent-message.js";
@@ -28,6 +29,7 @@ import { OrganizationEntity } from "./organization.js";
 import { RedeliveryRequestEntity } from "./redelivery-request.js";
 import { TaskDependencyEntity } from "./task-dependency.js";
 import { TaskEventEntity } from "./task-event.js";
+import { TaskRunEntity } from "./task-run.js";
 import { TaskEntity } from "./task.js";
 import { TeamEntity } from "./team.js";
 import { WebhookEntity } from "./webhook.js";
@@ -36,5 +38,5 @@ export const ENTITIES = [
   OrganizationEntity, TeamEntity, AgentEntity, TaskEntity, TaskDependencyEntity, TaskEventEntity,
   InstallationEntity, WebhookEntity, DeliveryEntity, ApiKeyEntity, OutboundWebhookEntity, OutboundDeliveryEntity,
   OutboxJobEntity, GitHubCommentEntity, RedeliveryRequestEntity,
-  AgentMessageEntity,
+  AgentMessageEntity, TaskRunEntity,
 ];

@@ -18,6 +18,16 @@ export interface TaskSource {
   kind: "issue" | "pull_request";
   url: string;
   installation_id: number | null;
+  /** The repository's clone URL and default branch from the signed payload; absent on tasks made before they were kept. */
+  clone_url?: string;
+  default_branch?: string;
+}
+
+/** The pull request an agent's run opened for the task. */
+export interface TaskPullRequest {
+  number: number;
+  url: string;
+  branch: string;
 }
 
 export interface Task {
@@ -40,6 +50,12 @@ export interface Task {
   dispatch_round: number;
   dispatched_at: Date | null;
   acknowledged_at: Date | null;
+  /** The pull request a run opened, once one did. */
+  pull_request: TaskPullRequest | null;
+  /** Runs that failed since the task was made or last retried; at AGENT_MAX_RUNS it waits for a person. */
+  failed_runs: number;
+  /** Its runs are spent: no agent gets it until a person retries it. */
+  needs_human: boolean;
   created_at: Date;
   updated_at: Date;
   completed_at: Date | null;
@@ -65,6 +81,9 @@ export const TaskEntity = new EntitySchema<Task>({
     dispatch_round: { type: "integer", default: 0 },
     dispatched_at: { ...timestamp, nullable: true },
     acknowledged_at: { ...timestamp, nullable: true },
+    pull_request: { type: "jsonb", nullable: true },
+    failed_runs: { type: "integer", default: 0 },
+    needs_human: { type: "boolean", default: false },
     created_at: createdAt,
     updated_at: updatedAt,
     completed_at: { ...timestamp, nullable: true },

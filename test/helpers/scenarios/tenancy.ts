@@ -50,14 +50,20 @@ type Method = "GET" | "POST" | "PATCH" | "PUT" | "DELETE";
  * How a route is tried. `object`: the route names one of the victim's objects; the attacker gets 404,
  * the victim itself (the control, run last) does not, so the request was well formed. `orgWide`: no
  * id in the path; the attacker sees only its own objects, and `crossRefs` name the victim's objects
- * in the body. `public`: not scoped by an API key at all.
+ * in the body. `public`: not scoped by an API key at all. `agentKey`: a runner's route, which an admin's
+ * key or token is refused (403) whoever's object it names; agents' own scoping: test/integration/agent-runs.test.ts.
+ * `control: false`: the victim has no such object either (an agent run), so only the attacker's 404 is checked.
  */
 type RouteCase =
-  | { object: (victim: Org) => Attempt }
+  | { object: (victim: Org) => Attempt; control?: false }
+  | { agentKey: (victim: Org) => Attempt }
   | { orgWide: (attacker: Org) => Attempt; status?: number[]; crossRefs?: (victim: Org, attacker: Org) => { attempt: Attempt; status: number; code: string }[] }
   | { public: string };
 
 const object = (url: (v: Org) => string, body?: (v: Org) => unknown): RouteCase => ({ object: (v) => ({ url: url(v), body: body?.(v) }) });
+const agentKey = (url: (v: Org) => string, body?: (v: Org) => unknown): RouteCase => ({ agentKey: (v) => ({ url: url(v), body: body?.(v) }) });
+/** A run id no organization has. */
+const NO_RUN = "0190a6f0-0000-7000-8000-000000000000";
 
 const ROUTES: Record<string, RouteCase> = {
   "GET /api/v1/health": { public: "liveness and readiness, no organization data" },
@@ -87,6 +93,14 @@ const ROUTES: Record<string, RouteCase> = {
   "POST /api/v1/tasks/{id}/subtasks": object((v) => `/api/v1/tasks/${v.taskId}/subtasks`, () => ({ title: "Planted subtask" })),
   "PUT /api/v1/tasks/{id}/dependencies": object((v) => `/api/v1/tasks/${v.subtaskId}/dependencies`, (v) => ({ depends_on: [v.githubTaskId] })),
   "GET /api/v1/tasks/{id}/events": object((v) => `/api/v1/tasks/${v.taskId}/events`),
+  "GET /api/v1/tasks/{id}/runs": object((v) => `/api/v1/tasks/${v.taskId}/runs`),
+  "GET /api/v1/tasks/{id}/runs/{run_id}": { ...object((v) => `/api/v1/tasks/${v.taskId}/runs/${NO_RUN}`), control: false },
+  "POST /api/v1/tasks/{id}/retry": object((v) => `/api/v1/tasks/${v.taskId}/retry`),
+  "POST /api/v1/runner/claim": agentKey(() => "/api/v1/runner/claim", () => ({ wait_s: 0 })),
+  "POST /api/v1/tasks/{id}/git-credentials": agentKey((v) => `/api/v1/tasks/${v.taskId}/git-credentials`),
+  "POST /api/v1/tasks/{id}/pull-request": agentKey((v) => `/api/v1/tasks/${v.taskId}/pull-request`, () => ({ branch: "entourage/task-1", run_id: NO_RUN })),
+  "POST /api/v1/runs/{run_id}/heartbeat": agentKey(() => `/api/v1/runs/${NO_RUN}/heartbeat`, () => ({ log: "" })),
+  "POST /api/v1/runs/{run_id}/finish": agentKey(() => `/api/v1/runs/${NO_RUN}/finish`, () => ({ exit_code: 0 })),
 
   "GET /api/v1/webhooks": { orgWide: () => ({ url: "/api/v1/webhooks" }) },
   "POST /api/v1/webhooks": {
@@ -258,6 +272,7 @@ export function describeTenancy(size: TenancySize): void {
               const spec = ROUTES[route]!;
               const tries: { attempt: Attempt; status: number[]; code?: string }[] = [];
               if ("object" in spec) tries.push({ attempt: spec.object(victim), status: [404], code: "not_found" });
+              if ("agentKey" in spec) tries.push({ attempt: spec.agentKey(victim), status: [403], code: "forbidden" });
               if ("orgWide" in spec) {
                 tries.push({ attempt: spec.orgWide(attacker), status: spec.status ?? [200, 201] });
                 for (const ref of spec.crossRefs?.(victim, attacker) ?? []) tries.push({ attempt: ref.attempt, status: [ref.status], code: ref.code });
@@ -296,7 +311,7 @@ export function describeTenancy(size: TenancySize): void {
       // The control: each organization's own credentials reach the same objects, so every 404 above was the scoping.
       const controls: string[] = [];
       for (const owner of orgs) {
-        const own = routes.filter((r) => "object" in ROUTES[r]!)
+        const own = routes.filter((r) => "object" in ROUTES[r]! && ROUTES[r].control !== false)
           .sort((a, b) => CONTROL_ORDER.indexOf(a.split(" ")[0] as Method) - CONTROL_ORDER.indexOf(b.split(" ")[0] as Method));
         for (const route of own) {
           const [method] = route.split(" ") as [Method];
