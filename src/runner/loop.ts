@@ -21,6 +21,7 @@ export interface RunnerIo {
 
 /** The long poll's wait: under the usual 30-60 s idle timeouts of proxies. */
 const CLAIM_WAIT_S = 25;
+const MIN_CLAIM_INTERVAL_MS = 1000;
 const FIRST_BACKOFF_MS = 1000;
 const MAX_BACKOFF_MS = 30_000;
 
@@ -37,6 +38,7 @@ export async function runRunner(settings: RunnerSettings, io: RunnerIo): Promise
   say(`waiting for work from ${settings.url}`);
   while (!io.stopSignal.aborted) {
     let claim;
+    const claimedAt = Date.now();
     try {
       claim = await api.claim(CLAIM_WAIT_S, io.stopSignal);
       backoffMs = FIRST_BACKOFF_MS;
@@ -49,7 +51,11 @@ export async function runRunner(settings: RunnerSettings, io: RunnerIo): Promise
       backoffMs = Math.min(backoffMs * 2, MAX_BACKOFF_MS);
       continue;
     }
-    if (claim === null) continue;
+    if (claim === null) {
+      // An app that answers at once instead of holding the poll is not asked again more than once a second.
+      await sleep(MIN_CLAIM_INTERVAL_MS - (Date.now() - claimedAt), io.stopSignal);
+      continue;
+    }
     try {
       await handleRun(claim, context);
     } catch (error) {
