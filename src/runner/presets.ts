@@ -28,7 +28,7 @@ export const PRESETS: Readonly<Record<PresetName, Preset>> = {
   },
   // Aider has no MCP client. Its own files (.aider*) are kept out of the commit through the clone's local exclude list.
   aider: {
-    command: "printf '.aider*\\n' >> .git/info/exclude && aider --message-file \"$ENTOURAGE_PROMPT_FILE\" --yes-always"
+    command: "mkdir -p .git/info && printf '.aider*\\n' >> .git/info/exclude && aider --message-file \"$ENTOURAGE_PROMPT_FILE\" --yes-always"
       + " --no-gitignore --no-check-update --no-show-release-notes --no-pretty --no-fancy-input",
     source: "https://aider.chat/docs/scripting.html",
   },
