@@ -27,12 +27,13 @@ const claimSchema = z.object({
     heartbeat_interval_s: z.number().positive().optional(),
   }),
   task: z.object({ id: z.number().int(), title: z.string(), status: z.string().optional() }),
+  // Null for a task that did not come from GitHub: the command runs in an empty folder, through MCP alone.
   workspace: z.object({
     clone_url: z.string().min(1),
     branch: z.string().min(1),
-    default_branch: z.string().min(1),
+    default_branch: z.string().min(1).nullable(),
     github_url: z.string().min(1),
-  }),
+  }).nullable(),
   prompt: z.string(),
 });
 export type ClaimedRun = z.infer<typeof claimSchema>;
@@ -87,8 +88,8 @@ export class RunnerApi {
   }
 
   /** Asks the app to open the pull request of the pushed branch; this also finishes the run. */
-  async openPullRequest(taskId: number, branch: string, runId: string): Promise<OpenedPullRequest> {
-    const body = await this.call("POST", `/api/v1/tasks/${taskId}/pull-request`, { branch, run_id: runId });
+  async openPullRequest(taskId: number, branch: string, runId: string, commits: readonly { sha: string; subject: string }[]): Promise<OpenedPullRequest> {
+    const body = await this.call("POST", `/api/v1/tasks/${taskId}/pull-request`, { branch, run_id: runId, commits: commits.slice(-1000) });
     return this.parse(pullRequestSchema, body, "pull-request");
   }
 

@@ -3,16 +3,10 @@
  * looks like a GitHub token or an Entourage key. Output arrives in chunks, so a stream holds back the tail
  * that could be the start of a secret until the next chunk tells.
  */
-export const REDACTED = "[redacted]";
+import { REDACTED, redactSecrets, SECRET_BOUNDARY as BOUNDARY, SECRET_PATTERN, SECRET_SHAPES as SHAPES } from "../domain/redact.js";
 
-// The shapes of credentials, each a prefix and the characters of its body; the body needs 20 characters, so prose stays.
-const SHAPES: readonly { prefix: string; body: string }[] = [
-  { prefix: "github_pat_", body: "A-Za-z0-9_" },
-  ...["ghp_", "ghs_", "gho_", "ghu_", "ghr_"].map((prefix) => ({ prefix, body: "A-Za-z0-9_" })),
-  { prefix: "oc_", body: "A-Za-z0-9_-" },
-];
-const BOUNDARY = "(?<![A-Za-z0-9_])";
-const SHAPE_PATTERN = new RegExp(SHAPES.map((s) => `${BOUNDARY}${s.prefix}[${s.body}]{20,}`).join("|"), "g");
+export { REDACTED };
+
 // A token still being written: a prefix, or part of one, and its body so far, at the very end of the text.
 const OPEN_SHAPE_PATTERNS = SHAPES.map((s) => new RegExp(`${BOUNDARY}${s.prefix}[${s.body}]*$`));
 const PREFIX_STARTS = [...new Set(SHAPES.flatMap((s) => Array.from({ length: s.prefix.length - 1 }, (_, i) => s.prefix.slice(0, i + 1))))];
@@ -45,7 +39,7 @@ export class Redactor {
   redact(text: string): string {
     let result = text;
     for (const secret of [...this.secrets].sort((a, b) => b.length - a.length)) result = result.split(secret).join(REDACTED);
-    return result.replace(SHAPE_PATTERN, REDACTED);
+    return redactSecrets(result);
   }
 
   /** A stream for one run's output: push chunks, get back what is safe to show so far. */
@@ -59,7 +53,7 @@ export class Redactor {
     for (const secret of this.secrets) {
       for (const m of text.matchAll(new RegExp(escapeRegExp(secret), "g"))) ranges.push({ start: m.index, end: m.index + secret.length });
     }
-    for (const m of text.matchAll(SHAPE_PATTERN)) ranges.push({ start: m.index, end: m.index + m[0].length });
+    for (const m of text.matchAll(SECRET_PATTERN)) ranges.push({ start: m.index, end: m.index + m[0].length });
     return ranges;
   }
 

@@ -1,4 +1,4 @@
-import { rm } from "node:fs/promises";
+import { mkdir, rm } from "node:fs/promises";
 import { AgentProcess, type AgentExit } from "./agent-process.js";
 import { ApiError, withRetries, type ClaimedRun, type OpenedPullRequest, type RunnerApi } from "./api-client.js";
 import { authenticatedGitEnv, GitTokenSource } from "./git-auth.js";
@@ -8,7 +8,7 @@ import { MAX_LOG_BYTES_PER_CALL, RunLog } from "./run-log.js";
 import { describeCause, describeOutcome, stoppedReport, type FinishOutcome } from "./run-outcome.js";
 import { RunSession, type StopCause } from "./run-session.js";
 import type { RunnerSettings } from "./settings.js";
-import { checkCloneUrl, commitLeftovers, commitsSinceStart, prepareWorkspace, pushBranch, removeWorkspace, runDir, workspaceDir, type Workspace } from "./workspace.js";
+import { checkCloneUrl, commitLeftovers, commitsSinceStart, prepareWorkspace, pushBranch, removeWorkspace, runDir, workspaceDir, type Commit, type Workspace } from "./workspace.js";
 
 export interface RunContext {
   settings: RunnerSettings;
@@ -23,7 +23,13 @@ export interface RunContext {
 }
 
 /** What the work of a run came to: a branch to open a pull request from, or what to tell the finish call. */
-type Outcome = { pushed: Workspace } | FinishOutcome;
+type Outcome = { pushed: Workspace; commits: Commit[] } | FinishOutcome;
+
+/** The finish report of a command that ended by itself; a signal nobody in the runner sent is said. */
+function exitReport(exit: AgentExit): FinishOutcome {
+  const exitCode = exit.exitCode;
+  return { exit_code: exitCode, timed_out: false, cancelled: false, ...(exitCode === null ? { error: `the command was ended by ${exit.signal}` } : {}) };
+}
 
 /** The steps of one run in order; see the brief of `npm run agent`. */
 class Run {
@@ -65,6 +71,7 @@ class Run {
     const files = await writeRunFiles(this.folder, { prompt: this.claim.prompt, mcpUrl: mcpUrlOf(settings), key: settings.key });
     const { workspace: target, task } = this.claim;
     const signal = this.session.signal;
+    if (!target) return this.withoutRepository(files);
     checkCloneUrl(target.clone_url, target.github_url, settings.allowFileRemotes);
     const tokens = new GitTokenSource(this.ctx.api, this.taskId, this.ctx.redactor);
     const authEnv = async () => authenticatedGitEnv(settings.env, files.askpass, await tokens.token(signal));
@@ -78,20 +85,30 @@ class Run {
 
     this.exit = await this.runCommand(workspace, files);
     if (this.session.cause) return this.stopped(this.session.cause);
-    const exitCode = this.exit.exitCode;
-    if (exitCode !== 0) return { exit_code: exitCode, timed_out: false, cancelled: false, ...(exitCode === null ? { error: `the command was ended by ${this.exit.signal}` } : {}) };
+    if (this.exit.exitCode !== 0) return exitReport(this.exit);
 
     const gitEnv = withGitIdentity(settings.env);
     if (await commitLeftovers(workspace, `Entourage task #${task.id}: ${task.title}`, gitEnv)) this.log.note("committed the changes the agent left");
     const commits = await commitsSinceStart(workspace, gitEnv);
-    if (commits === 0) {
+    if (commits.length === 0) {
       this.log.note("no new commits");
       return { exit_code: 0, timed_out: false, cancelled: false };
     }
     await pushBranch(workspace, await authEnv(), signal);
-    this.log.note(`pushed ${commits} commit(s) to ${workspace.branch}`);
-    this.ctx.say(`task #${this.taskId}: pushed ${commits} commit(s) to ${workspace.branch}`);
-    return { pushed: workspace };
+    this.log.note(`pushed ${commits.length} commit(s) to ${workspace.branch}`);
+    this.ctx.say(`task #${this.taskId}: pushed ${commits.length} commit(s) to ${workspace.branch}`);
+    return { pushed: workspace, commits };
+  }
+
+  /** A task that came from no repository: the command works through MCP alone, in an empty folder; its moves are its outcome. */
+  private async withoutRepository(files: RunFiles): Promise<Outcome> {
+    const dir = workspaceDir(this.ctx.settings.workdir, this.taskId);
+    await removeWorkspace(dir);
+    await mkdir(dir, { recursive: true });
+    this.log.note("the task has no repository: the command runs in an empty folder");
+    this.exit = await this.runCommand({ dir, branch: "", startCommit: "" }, files);
+    if (this.session.cause) return this.stopped(this.session.cause);
+    return exitReport(this.exit);
   }
 
   /** Runs the agent command until it exits, times out, or the run is stopped. */
@@ -127,7 +144,7 @@ class Run {
       if (this.session.cause) return this.report(this.stopped(this.session.cause));
       let pr: OpenedPullRequest;
       try {
-        pr = await withRetries(() => api.openPullRequest(this.taskId, outcome.pushed.branch, runId));
+        pr = await withRetries(() => api.openPullRequest(this.taskId, outcome.pushed.branch, runId, outcome.commits.map((c) => ({ sha: c.sha, subject: c.subject.slice(0, 500) }))));
       } catch (error) {
         const message = `the app could not open the pull request: ${this.ctx.redactor.redact((error as Error).message)}`;
         this.log.note(message);

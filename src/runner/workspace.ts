@@ -65,7 +65,8 @@ export interface WorkspaceRequest {
   dir: string;
   cloneUrl: string;
   branch: string;
-  defaultBranch: string;
+  /** Unset: the remote's own default (its HEAD). */
+  defaultBranch?: string | null;
   /** An environment that lets git authenticate (see authenticatedGitEnv). */
   authEnv: Env;
   signal?: AbortSignal;
@@ -82,12 +83,12 @@ async function remoteHasBranch(dir: string, branch: string, authEnv: Env, signal
 export async function prepareWorkspace(request: WorkspaceRequest): Promise<Workspace> {
   const { dir, branch, defaultBranch, authEnv, signal } = request;
   checkBranchName(branch);
-  checkBranchName(defaultBranch);
+  if (defaultBranch) checkBranchName(defaultBranch);
   await rm(dir, { recursive: true, force: true });
   await mkdir(path.dirname(dir), { recursive: true });
   await git([...NO_CREDENTIAL_HELPER, "clone", "--quiet", "--", request.cloneUrl, dir], { env: authEnv, signal });
   const exists = await remoteHasBranch(dir, branch, authEnv, signal);
-  const start = `refs/remotes/origin/${exists ? branch : defaultBranch}`;
+  const start = `refs/remotes/origin/${exists ? branch : defaultBranch || "HEAD"}`;
   await git(["checkout", "--quiet", "-B", branch, start, "--"], { cwd: dir, env: authEnv, signal });
   const startCommit = (await git(["rev-parse", "HEAD"], { cwd: dir, env: authEnv, signal })).trim();
   return { dir, branch, startCommit };
@@ -102,9 +103,18 @@ export async function commitLeftovers(workspace: Workspace, message: string, env
   return true;
 }
 
-/** How many commits the branch has after the one the run started from. */
-export async function commitsSinceStart(workspace: Workspace, env: Env): Promise<number> {
-  return Number((await git(["rev-list", "--count", `${workspace.startCommit}..HEAD`], { cwd: workspace.dir, env })).trim());
+export interface Commit {
+  sha: string;
+  subject: string;
+}
+
+/** The commits the branch has after the one the run started from, oldest first. */
+export async function commitsSinceStart(workspace: Workspace, env: Env): Promise<Commit[]> {
+  const out = await git(["log", "--reverse", "--format=%H%x09%s", `${workspace.startCommit}..HEAD`], { cwd: workspace.dir, env });
+  return out.split("\n").filter((line) => line !== "").map((line) => {
+    const [sha, ...subject] = line.split("\t");
+    return { sha: sha!, subject: subject.join("\t") };
+  });
 }
 
 /** Pushes HEAD to the task's branch on the remote. */

@@ -5,7 +5,7 @@
 //   fail           prints an error and exits 3
 //   idle           exits 0 without touching anything
 //   slow-fix       works for SCRIPTED_AGENT_DELAY_MS (default 3000), printing as it goes, then fixes
-//   hang           prints forever, with a child process of its own, until it is killed
+//   hang           prints forever, with a child process of its own (sleep SCRIPTED_AGENT_SLEEP_S), until it is killed
 // SCRIPTED_AGENT_PRINT_ENV=1 prints its environment's names (never values), to show what it was given.
 import { execFileSync, spawn } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
@@ -45,7 +45,7 @@ if (mode === "fail") {
 } else if (mode === "idle") {
   console.log("nothing to do");
 } else if (mode === "hang") {
-  spawn("sleep", ["1000"], { stdio: "ignore" });
+  spawn("sleep", [process.env.SCRIPTED_AGENT_SLEEP_S ?? "1000"], { stdio: "ignore" });
   for (;;) {
     console.log("still working");
     await sleep(300);

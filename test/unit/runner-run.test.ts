@@ -86,11 +86,12 @@ let app: FakeApp;
 let url: string;
 let env: ReturnType<typeof withGitIdentity>;
 
-function claimOf(overrides: { clone_url?: string } = {}): () => [number, unknown] {
+function claimOf(overrides: { clone_url?: string; noRepository?: boolean } = {}): () => [number, unknown] {
   return () => [200, {
     run: { id: RUN_ID, number: 1, task_id: 12, heartbeat_interval_s: 1 },
     task: { id: 12, title: "Fix the README", status: "in_progress" },
-    workspace: { clone_url: overrides.clone_url ?? `file://${remote}`, branch: "entourage/task-12", default_branch: "main", github_url: "https://github.com" },
+    workspace: overrides.noRepository ? null
+      : { clone_url: overrides.clone_url ?? `file://${remote}`, branch: "entourage/task-12", default_branch: "main", github_url: "https://github.com" },
     prompt: PROMPT,
   }];
 }
@@ -160,7 +161,9 @@ describe("one run", () => {
     expect(stdout).toContain("mcp mode 600");
     expect(stdout + stderr).not.toContain(KEY);
 
-    expect(app.bodies("POST /api/v1/tasks/:id/pull-request")).toEqual([{ branch: "entourage/task-12", run_id: RUN_ID }]);
+    expect(app.bodies("POST /api/v1/tasks/:id/pull-request")).toEqual([{
+      branch: "entourage/task-12", run_id: RUN_ID, commits: [{ sha: expect.stringMatching(/^[0-9a-f]{40}$/), subject: "Entourage task #12: Fix the README" }],
+    }]);
     expect(app.bodies("POST /api/v1/runs/:run/finish")).toEqual([]);
     expect(await git(["log", "--format=%s", "-1", "refs/heads/entourage/task-12"], { cwd: remote, env })).toBe("Entourage task #12: Fix the README\n");
     expect(stderr).toContain("runner: claimed task #12 (run 1)\n");
@@ -191,6 +194,17 @@ describe("one run", () => {
     expect(app.bodies("POST /api/v1/runs/:run/finish")[0]).toMatchObject({
       exit_code: 0, error: "the app could not open the pull request: GitHub refused the pull request",
     });
+  });
+
+  it("runs the command in an empty folder for a task with no repository, and asks for no token", async () => {
+    app.claims.push(claimOf({ noRepository: true }));
+    await runOnce(settingsOf("ls -A | wc -l; pwd"));
+    expect(app.bodies("POST /api/v1/tasks/:id/git-credentials")).toEqual([]);
+    const finish = app.bodies("POST /api/v1/runs/:run/finish")[0] as { exit_code: number; log: string };
+    expect(finish.exit_code).toBe(0);
+    const sent = [...app.bodies("POST /api/v1/runs/:run/heartbeat").map((b) => (b as { log: string }).log), finish.log].join("");
+    expect(sent).toMatch(/^0$/m);
+    expect(sent).toContain(path.join(root, "work", "task-12"));
   });
 
   it("sends a large output in heartbeats of at most 256 KiB, losing nothing", async () => {
