@@ -10,6 +10,9 @@ export const OUTBOUND_EVENTS = [
   "task.completed",
   "task.cancelled",
   "task.progress",
+  "task.run_finished",
+  "task.pull_request_opened",
+  "task.needs_human",
   "delivery.failed",
 ] as const;
 export type OutboundEvent = (typeof OUTBOUND_EVENTS)[number];
@@ -59,6 +62,9 @@ export function notificationsFor(change: TaskChange): Notification[] {
     case "task.assigned":
     case "task.dispatched":
     case "task.progress":
+    case "task.run_finished":
+    case "task.pull_request_opened":
+    case "task.needs_human":
       return [{ event: change.type, data: { ...extra } }];
     case "task.status_changed": {
       const move = { from: change.from ?? null, to: change.to ?? null };

@@ -25,6 +25,11 @@ describe("notificationsFor", () => {
     ["an unassignment", { type: "task.unassigned" }, []],
     ["an acknowledgement", { type: "task.acknowledged" }, []],
     ["an expired dispatch", { type: "task.dispatch_expired" }, []],
+    ["a run's end", { type: "task.run_finished", data: { run_id: "r", outcome: "failed" } }, [{ event: "task.run_finished", data: { run_id: "r", outcome: "failed" } }]],
+    ["a pull request", { type: "task.pull_request_opened", data: { number: 5 } }, [{ event: "task.pull_request_opened", data: { number: 5 } }]],
+    ["spent runs", { type: "task.needs_human", data: { failed_runs: 3 } }, [{ event: "task.needs_human", data: { failed_runs: 3 } }]],
+    ["a run's start", { type: "task.run_started" }, []],
+    ["a retry", { type: "task.retried" }, []],
   ];
   it.each(cases)("%s", (_name, change, expected) => {
     expect(notificationsFor(change)).toEqual(expected);
