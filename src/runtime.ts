@@ -22,6 +22,7 @@ import { createQueue } from "./queue/create-queue.js";
 import { DEFAULT_RETRY, isWatchedByOutbox } from "./domain/jobs.js";
 import type { JobHandlers, JobQueue } from "./queue/queue.js";
 import { postTaskComment } from "./queue/workers/github-comment.js";
+import { addTaskReaction } from "./queue/workers/github-reaction.js";
 import { afterEachJob } from "./queue/after-each-job.js";
 import { OutboxRelay } from "./queue/outbox-relay.js";
 import { Sweeper } from "./queue/sweeper.js";
@@ -129,6 +130,7 @@ async function startWorkers(config: Config, log: Logger, parts: Parts): Promise<
     dispatch: dispatch({ db, ackTimeoutMs: config.dispatchAckTimeoutMs }),
     "dispatch-timeout": dispatchTimeout({ db }),
     "github-comment": postTaskComment({ db, probot, appConfigured: config.app !== undefined, log }),
+    "github-reaction": addTaskReaction({ db, probot, appConfigured: config.app !== undefined, log }),
     outbound: sendOutbound({
       db, log, box, metrics, guard: parts.outboundGuard,
       timeoutMs: config.outboundTimeoutMs, backoffMs: config.outboundBackoffMs, disableAfterMs: config.outboundDisableAfterMs,

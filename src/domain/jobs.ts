@@ -10,18 +10,27 @@ export interface JobPayloads {
   "dispatch-timeout": { taskId: number; round: number };
   /** Ask GitHub to redeliver the App's failed deliveries that we never stored. */
   "recover-deliveries": Record<string, never>;
-  /** Post or edit the task's comment on its GitHub issue or pull request. */
-  "github-comment": { taskId: number; kind: "tracked" | "resolved" | "needs_human" };
+  /**
+   * Post or edit the task's comment on its GitHub issue or pull request. `ref` tells apart comments of which a
+   * task has several (a question, a reply); `text` is what such a comment says, fixed when it is asked for.
+   */
+  "github-comment": { taskId: number; kind: "tracked" | "resolved" | "needs_human" | "question" | "reply"; ref?: string; text?: string };
+  /** Add the App's reaction to the task's issue, or to one comment on it; GitHub keeps one per user and content. */
+  "github-reaction": { taskId: number; content: "eyes" | "+1" | "rocket"; commentId?: number };
   /** Make attempt `attempt` (1 for the first) of series `series` (0, then one per redeliver) of an outbound delivery. */
   outbound: { deliveryId: string; series: number; attempt: number };
 }
 
 export type JobName = keyof JobPayloads;
 
-export const JOB_NAMES: readonly JobName[] = ["process-delivery", "assign", "dispatch", "dispatch-timeout", "github-comment", "outbound", "recover-deliveries"];
+export const JOB_NAMES: readonly JobName[] = [
+  "process-delivery", "assign", "dispatch", "dispatch-timeout", "github-comment", "github-reaction", "outbound", "recover-deliveries",
+];
 
 /** The jobs decided inside a transaction: written to job_outbox with it, queued once it commits. */
-export const OUTBOX_JOBS = ["assign", "dispatch", "dispatch-timeout", "github-comment", "outbound", "process-delivery"] as const satisfies readonly JobName[];
+export const OUTBOX_JOBS = [
+  "assign", "dispatch", "dispatch-timeout", "github-comment", "github-reaction", "outbound", "process-delivery",
+] as const satisfies readonly JobName[];
 
 export type OutboxJobName = (typeof OUTBOX_JOBS)[number];
 

@@ -11,7 +11,7 @@ export interface Route {
 
 export type Routing = { route: Route } | { ignored: string };
 
-export const DEFAULT_APP_EVENTS = ["issues", "pull_request"];
+export const DEFAULT_APP_EVENTS = ["issues", "pull_request", "issue_comment", "pull_request_review"];
 
 interface AppPayload {
   installation?: { id?: number; account?: { login?: string; type?: string } };

@@ -1,7 +1,7 @@
 import type { Task } from "../db/entities/task.js";
 import type { WebhookConfig } from "../db/entities/webhook.js";
 import { sql, type Queryable } from "../db/sql.js";
-import { needsHumanComment, resolvedComment, trackedComment, type CommentKind } from "./comment-text.js";
+import { needsHumanComment, questionComment, replyComment, resolvedComment, trackedComment, type CommentKind } from "./comment-text.js";
 import { mergeSettings, type GitHubTaskSource } from "./intake.js";
 import { countsAsDone } from "./task-moves.js";
 
@@ -27,12 +27,16 @@ interface CommentRow {
   body: string | null;
 }
 
-/** The task's comment of this kind, recorded once; undefined for a task that did not come from GitHub. */
-export async function openTaskComment(db: Queryable, taskId: number, kind: CommentKind): Promise<{ task: Task; comment: TaskComment } | undefined> {
+/** The task's comment of this kind (and ref), recorded once; undefined for a task that did not come from GitHub. */
+export async function openTaskComment(db: Queryable, taskId: number, kind: CommentKind, ref = ""): Promise<{ task: Task; comment: TaskComment } | undefined> {
   const task = (await sql<Task>(db, "SELECT * FROM tasks WHERE id = $1", [taskId])).rows[0];
   if (!task?.source) return undefined;
-  await sql(db, "INSERT INTO github_comments (task_id, org_id, kind) VALUES ($1, $2, $3) ON CONFLICT (task_id, kind) DO NOTHING", [taskId, task.org_id, kind]);
-  const row = (await sql<CommentRow>(db, "SELECT * FROM github_comments WHERE task_id = $1 AND kind = $2", [taskId, kind])).rows[0]!;
+  await sql(
+    db,
+    "INSERT INTO github_comments (task_id, org_id, kind, ref) VALUES ($1, $2, $3, $4) ON CONFLICT (task_id, kind, ref) DO NOTHING",
+    [taskId, task.org_id, kind, ref],
+  );
+  const row = (await sql<CommentRow>(db, "SELECT * FROM github_comments WHERE task_id = $1 AND kind = $2 AND ref = $3", [taskId, kind, ref])).rows[0]!;
   return { task, comment: { id: row.id, status: row.status, commentId: row.comment_id ?? undefined, body: row.body } };
 }
 
@@ -52,13 +56,26 @@ export async function planTaskComment(db: Queryable, task: Task, kind: CommentKi
   return { installationId: source.installation_id, closeIssue: kind === "resolved" && config.close_issue === true };
 }
 
-/** The comment's text for the task as it is now: its assignee, or the sub-tasks that resolved it. */
-export async function renderTaskComment(db: Queryable, taskId: number, kind: CommentKind): Promise<string> {
+/** The status comment's view of the task as it is now: assignee, running run, pull request, sub-tasks. */
+async function statusView(db: Queryable, task: Task) {
+  const agent = task.assignee_id ? (await sql<{ name: string }>(db, "SELECT name FROM agents WHERE id = $1", [task.assignee_id])).rows[0] : undefined;
+  const running = (await sql(db, "SELECT 1 FROM task_runs WHERE task_id = $1 AND outcome = 'running'", [task.id])).rows.length > 0;
+  const subtasks = await sql<{ id: number; title: string; status: string }>(db, "SELECT id, title, status FROM tasks WHERE parent_id = $1 ORDER BY id", [task.id]);
+  return { ...task, assignee: agent?.name ?? null, running, subtasks: subtasks.rows };
+}
+
+/**
+ * The comment's text for the task as it is now: its status, or the sub-tasks that resolved it, or why its
+ * runs stopped. A question's or a reply's text is fixed when it is asked for (`text`).
+ */
+export async function renderTaskComment(db: Queryable, taskId: number, kind: CommentKind, ref = "", text = ""): Promise<string> {
   const task = (await sql<Task>(db, "SELECT * FROM tasks WHERE id = $1", [taskId])).rows[0]!;
-  if (kind === "tracked") {
+  if (kind === "tracked") return trackedComment(await statusView(db, task));
+  if (kind === "question") {
     const agent = task.assignee_id ? (await sql<{ name: string }>(db, "SELECT name FROM agents WHERE id = $1", [task.assignee_id])).rows[0] : undefined;
-    return trackedComment(task, agent?.name ?? null);
+    return questionComment(task.id, agent?.name ?? "The agent", text, ref);
   }
+  if (kind === "reply") return replyComment(task.id, ref, text);
   if (kind === "needs_human") {
     const last = (await sql<{ reason: string | null }>(db, "SELECT reason FROM task_runs WHERE task_id = $1 AND finished_at IS NOT NULL ORDER BY number DESC LIMIT 1", [task.id])).rows[0];
     return needsHumanComment(task.id, task.failed_runs, last?.reason ?? null);
@@ -87,9 +104,20 @@ export async function recordCommentFound(db: Queryable, id: string, found: { id:
   await setComment(db, id, { comment_id: found.id, comment_url: found.html_url });
 }
 
-/** Set before posting: a try interrupted after it looks for the comment by its marker instead of posting again. */
-export async function markCommentPosting(db: Queryable, id: string): Promise<void> {
-  await setComment(db, id, { status: "posting" });
+/**
+ * Set before posting: a try interrupted after it looks for the comment by its marker instead of posting again.
+ * One worker at a time posts a comment: false while another one is posting it (set less than a minute ago, no
+ * failure recorded since).
+ */
+export async function markCommentPosting(db: Queryable, id: string): Promise<boolean> {
+  const claimed = await sql(
+    db,
+    `UPDATE github_comments SET status = 'posting', error = NULL, updated_at = now()
+      WHERE id = $1 AND comment_id IS NULL
+        AND (status <> 'posting' OR error IS NOT NULL OR updated_at < now() - interval '1 minute') RETURNING id`,
+    [id],
+  );
+  return claimed.rows.length > 0;
 }
 
 /** The body is on GitHub; `created` is given when it was just posted rather than edited in. */
@@ -102,4 +130,12 @@ export async function recordCommentPosted(db: Queryable, id: string, body: strin
 /** A failed try; a non-final one keeps the status, so that a retry after `posting` looks for a comment that did get posted. */
 export async function recordCommentFailure(db: Queryable, id: string, message: string, final: boolean): Promise<void> {
   await setComment(db, id, final ? { status: "failed", error: message } : { error: message });
+}
+
+/** Where a reaction for the task goes: its issue through its installation; undefined when it has none. */
+export async function reactionTarget(db: Queryable, taskId: number): Promise<{ installationId: number; repository: string; number: number } | undefined> {
+  const task = (await sql<Pick<Task, "source">>(db, "SELECT source FROM tasks WHERE id = $1", [taskId])).rows[0];
+  const source = task?.source;
+  if (!source || source.installation_id === null) return undefined;
+  return { installationId: source.installation_id, repository: source.repository, number: source.number };
 }

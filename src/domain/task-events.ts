@@ -2,6 +2,7 @@ import { v7 as uuid7 } from "uuid";
 import type { ActorType } from "../db/entities/task-event.js";
 import type { Task, TaskStatus } from "../db/entities/task.js";
 import { sql, type Queryable } from "../db/sql.js";
+import { noticeOnGitHub } from "./github-notices.js";
 import { fanOutTaskEvent } from "./outbound-deliveries.js";
 
 /** Who made a change: recorded with every task event. */
@@ -15,7 +16,8 @@ export const SYSTEM_ACTOR: Actor = { type: "system", id: null };
 /**
  * Records a change of a task in its audit trail, inside the caller's transaction. Its effects:
  * - a task_events row, stamped with the time it was written;
- * - an outbound delivery per active subscription that wants the notification, each sent by an "outbound" job.
+ * - an outbound delivery per active subscription that wants the notification, each sent by an "outbound" job;
+ * - for a task from GitHub, its status comment edited and, on acknowledgement, the App's 👀 on the issue.
  */
 export async function recordTaskEvent(
   db: Queryable,
@@ -31,4 +33,5 @@ export async function recordTaskEvent(
       JSON.stringify(event.data ?? {})],
   );
   await fanOutTaskEvent(db, task, event);
+  await noticeOnGitHub(db, task, event.type);
 }

@@ -13,6 +13,8 @@ export interface IssueThread {
   updateComment(commentId: number, body: string): Promise<void>;
   /** Closes the issue as completed. */
   close(): Promise<void>;
+  /** The App's reaction on the issue, or on one of its comments; GitHub keeps one per user and content. */
+  react(content: "eyes" | "+1" | "rocket", commentId?: number): Promise<void>;
 }
 
 /** Authenticates as the installation once, for the calls a comment job makes on one issue. */
@@ -35,6 +37,10 @@ export async function openIssueThread(probot: Probot, installationId: number, re
     },
     async close() {
       await octokit.rest.issues.update({ ...issue, state: "closed", state_reason: "completed" });
+    },
+    async react(content, commentId) {
+      if (commentId === undefined) await octokit.rest.reactions.createForIssue({ ...issue, content });
+      else await octokit.rest.reactions.createForIssueComment({ owner, repo, comment_id: commentId, content });
     },
   };
 }

@@ -22,6 +22,14 @@ export interface RecordedToken {
   permissions?: Record<string, string>;
 }
 
+/** A reaction of the App, on an issue (`comment_id` null) or on one comment. */
+export interface RecordedReaction {
+  repository: string;
+  issue_number: number | null;
+  comment_id: number | null;
+  content: string;
+}
+
 export interface RecordedComment {
   id: number;
   repository: string;
@@ -39,6 +47,8 @@ export class GitHubServer {
   readonly comments: RecordedComment[] = [];
   readonly pullRequests: RecordedPullRequest[] = [];
   readonly tokens: RecordedToken[] = [];
+  /** Reactions as GitHub keeps them: one per target and content, a second request answered 200 with the first. */
+  readonly reactions: RecordedReaction[] = [];
   /** "METHOD path" of every call, without /api/v3. */
   readonly calls: string[] = [];
   /** Calls no route answers: the app asked GitHub for something this stand-in does not know. */
@@ -100,6 +110,16 @@ export class GitHubServer {
       return [201, { token, expires_at: new Date(Date.now() + 3_600_000).toISOString(), permissions }];
     }
     if ((m = /^\/repos\/([^/]+)\/([^/]+)\/pulls$/.exec(urlPath))) return this.pulls(method, `${m[1]}/${m[2]}`, body, query);
+    if (method === "POST" && (m = /^\/repos\/([^/]+)\/([^/]+)\/issues\/(comments\/)?(\d+)\/reactions$/.exec(urlPath))) {
+      const onComment = m[3] !== undefined;
+      const reaction: RecordedReaction = {
+        repository: `${m[1]}/${m[2]}`, issue_number: onComment ? null : Number(m[4]), comment_id: onComment ? Number(m[4]) : null, content: String(body.content),
+      };
+      const same = (r: RecordedReaction) => r.repository === reaction.repository && r.issue_number === reaction.issue_number && r.comment_id === reaction.comment_id && r.content === reaction.content;
+      if (this.reactions.some(same)) return [200, { content: reaction.content }];
+      this.reactions.push(reaction);
+      return [201, { content: reaction.content }];
+    }
     if (method === "GET" && (m = /^\/repos\/([^/]+)\/([^/]+)$/.exec(urlPath))) return [200, { full_name: `${m[1]}/${m[2]}`, default_branch: "main" }];
     if (method === "GET" && /^\/repos\/[^/]+\/[^/]+\/contents\//.test(urlPath)) return [404, { message: "Not Found" }];
     // The App's own delivery log (missed-delivery redelivery): GitHub failed none of ours.

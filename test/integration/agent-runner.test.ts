@@ -129,7 +129,7 @@ beforeAll(async () => {
   await github.start();
   rt = await startTestRuntime({
     label: "agent_runner",
-    env: { ...github.env, AGENT_MAX_RUNS: "2", AGENT_HEARTBEAT_TIMEOUT_S: "5", SWEEP_INTERVAL_MS: "300" },
+    env: { ...github.env, AGENT_MAX_RUNS: "2", AGENT_HEARTBEAT_TIMEOUT_S: "30", SWEEP_INTERVAL_MS: "300" },
   });
   appUrl = (await listenOnLoopback(rt)).replace(/\/mcp$/, "");
   root = mkdtempSync(path.join(tmpdir(), "entourage-runner-"));
@@ -184,7 +184,7 @@ describe("npm run agent with a scripted coding agent", () => {
     expect(runnerLog.includes(c.key)).toBe(false);
 
     // The issue's comment links the pull request; merging it ends the task and resolves the issue.
-    await waitFor(async () => issueComments(c, 7).find((comment) => comment.body.includes(`pull request [#${pr.number}]`)), 20_000, "link in the comment");
+    await waitFor(async () => issueComments(c, 7).find((comment) => comment.body.includes(`**Pull request:** [#${pr.number}](`)), 20_000, "link in the comment");
     const merged = await deliverToApp(rt, "pull_request", pullRequestClosed({ owner: c.owner, repo: "app", number: pr.number, installationId: c.installationId, body: pr.body, merged: true }));
     expect(merged.action_taken).toBe(`tasks_done:${id}`);
     await waitFor(async () => issueComments(c, 7).find((comment) => comment.body.startsWith("Resolved in task")), 20_000, "resolution comment");
@@ -244,10 +244,10 @@ describe("npm run agent with a scripted coding agent", () => {
     expect((await runs(id)).map((r) => [r.outcome, r.reason])).toEqual([
       ["failed", "the command exited with code 3"], ["failed", "the command exited with code 3"],
     ]);
-    const comment = await waitFor(async () => issueComments(c, 11).find((x) => x.body.includes("could not finish")), 20_000, "needs_human comment");
+    const comment = await waitFor(async () => issueComments(c, 11).find((x) => x.body.includes("runs failed.")), 20_000, "needs_human comment");
     expect(comment.body).toContain(`POST /api/v1/tasks/${id}/retry`);
     await new Promise((resolve) => setTimeout(resolve, 1000));
-    expect(issueComments(c, 11).filter((x) => x.body.includes("could not finish"))).toHaveLength(1);
+    expect(issueComments(c, 11).filter((x) => x.body.includes("runs failed."))).toHaveLength(1);
     expect(tail(runner.logPath, 200)).toContain("the tests still fail; giving up");
   });
 });

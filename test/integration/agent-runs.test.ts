@@ -53,7 +53,7 @@ beforeAll(async () => {
   await github.start();
   rt = await startTestRuntime({
     label: "agent_runs",
-    env: { ...github.env, AGENT_MAX_RUNS: "2", AGENT_HEARTBEAT_TIMEOUT_S: "2", SWEEP_INTERVAL_MS: "300" },
+    env: { ...github.env, AGENT_MAX_RUNS: "2", SWEEP_INTERVAL_MS: "300" },
   });
 });
 afterAll(async () => {
@@ -71,7 +71,7 @@ describe("an agent's run, from claim to pull request", () => {
     const claimed = await claim(key);
     expect(claimed.status).toBe(200);
     const { run, workspace, prompt } = claimed.body;
-    expect(run).toEqual({ id: expect.any(String), number: 1, task_id: id, heartbeat_interval_s: 1 });
+    expect(run).toEqual({ id: expect.any(String), number: 1, task_id: id, heartbeat_interval_s: 3 });
     expect(workspace).toEqual({
       repository: `${org.owner}/app`, clone_url: `https://github.com/${org.owner}/app.git`, branch: `entourage/task-${id}`,
       default_branch: "master", github_url: `http://${github.host}`,
@@ -80,6 +80,10 @@ describe("an agent's run, from claim to pull request", () => {
     expect(prompt).toContain(`https://github.com/${org.owner}/app/issues/10`);
     expect(prompt).toContain("Labels: bug");
     expect(await task(id)).toMatchObject({ status: "in_progress", acknowledged_at: expect.any(Date) });
+    // The App's 👀 on the issue: once, however often the agent acknowledges.
+    expect((await call(key, "POST", `/api/v1/tasks/${id}/acknowledge`)).status).toBe(200);
+    await waitFor(async () => github.reactions.find((r) => r.repository === `${org.owner}/app` && r.issue_number === 10), 20_000, "👀 on the issue");
+    expect(github.reactions.filter((r) => r.repository === `${org.owner}/app`)).toEqual([{ repository: `${org.owner}/app`, issue_number: 10, comment_id: null, content: "eyes" }]);
 
     const credentials = await call(key, "POST", `/api/v1/tasks/${id}/git-credentials`);
     expect(credentials.status).toBe(200);
@@ -111,7 +115,7 @@ describe("an agent's run, from claim to pull request", () => {
     expect(detail.body.log).toBe("cloning with [redacted]\nkey [redacted]\nedited parser.ts\n");
 
     // The tracked comment on the issue links the pull request.
-    await waitFor(async () => github.comments.find((c) => c.repository === `${org.owner}/app` && c.issue_number === 10 && c.body.includes(`pull request [#${opened.body.number}]`)), 20_000, "comment edited with the link");
+    await waitFor(async () => github.comments.find((c) => c.repository === `${org.owner}/app` && c.issue_number === 10 && c.body.includes(`**Pull request:** [#${opened.body.number}](`)), 20_000, "comment edited with the link");
     expect(github.comments.filter((c) => c.repository === `${org.owner}/app` && c.issue_number === 10)).toHaveLength(1);
 
     // GitHub tells of the App's own pull request: it is the task's, not a new task.
@@ -156,7 +160,7 @@ describe("failed runs", () => {
     expect(noChanges.body).toMatchObject({ outcome: "failed", reason: "no changes: the command exited 0 without a commit or a move of the task" });
     expect(await task(id)).toMatchObject({ status: "todo", assignee_id: null, failed_runs: 2, needs_human: true, auto_assign: false });
 
-    const comment = await waitFor(async () => github.comments.find((c) => c.repository === `${org.owner}/app` && c.issue_number === 20 && c.body.includes("could not finish")), 20_000, "needs_human comment");
+    const comment = await waitFor(async () => github.comments.find((c) => c.repository === `${org.owner}/app` && c.issue_number === 20 && c.body.includes("runs failed.")), 20_000, "needs_human comment");
     expect(comment.body).toContain(`POST /api/v1/tasks/${id}/retry`);
     expect(comment.body).toContain("2 runs failed. The last one: no changes");
     expect((await claim(key, 0)).body).toEqual({ run: null });
@@ -167,7 +171,7 @@ describe("failed runs", () => {
     expect(retried.body).toMatchObject({ needs_human: false, failed_runs: 0, auto_assign: true });
     await dispatchedTo(id, org.agents["eng-1"]!);
     expect((await claim(key)).body.run.number).toBe(3);
-    expect(github.comments.filter((c) => c.repository === `${org.owner}/app` && c.issue_number === 20 && c.body.includes("could not finish"))).toHaveLength(1);
+    expect(github.comments.filter((c) => c.repository === `${org.owner}/app` && c.issue_number === 20 && c.body.includes("runs failed."))).toHaveLength(1);
   });
 
   it("counts a run whose agent moved the task itself as moved, not failed", async () => {
@@ -191,12 +195,14 @@ describe("failed runs", () => {
     }, 20_000, "dispatched");
     const other = first === "eng-1" ? "eng-2" : "eng-1";
     const { run } = (await claim(org.keys[first]!)).body;
+    // The runner went silent longer ago than AGENT_HEARTBEAT_TIMEOUT_S (60 s).
+    await sql(rt.database.dataSource, "UPDATE task_runs SET heartbeat_at = now() - interval '61 seconds' WHERE id = $1", [run.id]);
 
     const lost = await waitFor(async () => {
       const row = (await sql<{ outcome: string; reason: string }>(rt.database.dataSource, "SELECT outcome, reason FROM task_runs WHERE id = $1", [run.id])).rows[0]!;
       return row.outcome === "lost" ? row : undefined;
     }, 20_000, "run lost");
-    expect(lost.reason).toBe("no heartbeat from the agent's runner for 2 s");
+    expect(lost.reason).toBe("no heartbeat from the agent's runner for 60 s");
     const agent = (await sql<{ status: string }>(rt.database.dataSource, "SELECT status FROM agents WHERE id = $1", [org.agents[first]])).rows[0]!;
     expect(agent.status).toBe("paused");
     await dispatchedTo(id, org.agents[other]!);

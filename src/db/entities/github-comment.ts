@@ -2,17 +2,19 @@ import { EntitySchema } from "typeorm";
 import { createdAt, updatedAt, uuidPrimary } from "./columns.js";
 import { oneOf, references } from "./constraints.js";
 
-export const GITHUB_COMMENT_KINDS = ["tracked", "resolved", "needs_human"] as const;
+export const GITHUB_COMMENT_KINDS = ["tracked", "resolved", "needs_human", "question", "reply"] as const;
 export const GITHUB_COMMENT_STATUSES = ["pending", "posting", "posted", "skipped", "failed"] as const;
 export type GitHubCommentKind = (typeof GITHUB_COMMENT_KINDS)[number];
 export type GitHubCommentStatus = (typeof GITHUB_COMMENT_STATUSES)[number];
 
-/** One comment of each kind per task on its GitHub issue or pull request; a retry edits it. */
+/** A comment of the App on a task's GitHub issue: one per kind and ref (a question's event, a command's comment); a retry edits it. */
 export interface GitHubComment {
   id: string;
   task_id: number;
   org_id: string;
   kind: GitHubCommentKind;
+  /** Which one of its kind: '' for the one-per-task kinds, the question's event id, the answered comment's id. */
+  ref: string;
   status: GitHubCommentStatus;
   /** GitHub's id of the comment, once posted. */
   comment_id: number | null;
@@ -32,6 +34,7 @@ export const GitHubCommentEntity = new EntitySchema<GitHubComment>({
     task_id: { type: "integer" },
     org_id: { type: "uuid" },
     kind: { type: "text" },
+    ref: { type: "text", default: "" },
     status: { type: "text", default: "pending" },
     comment_id: { type: "bigint", nullable: true },
     comment_url: { type: "text", nullable: true },
@@ -41,7 +44,7 @@ export const GitHubCommentEntity = new EntitySchema<GitHubComment>({
     created_at: createdAt,
     updated_at: updatedAt,
   },
-  uniques: [{ columns: ["task_id", "kind"] }],
+  uniques: [{ columns: ["task_id", "kind", "ref"] }],
   checks: [oneOf("github_comments", "kind", GITHUB_COMMENT_KINDS), oneOf("github_comments", "status", GITHUB_COMMENT_STATUSES)],
   foreignKeys: [references("task_id", "Task"), references("org_id", "Organization")],
 });

@@ -56,6 +56,8 @@ export interface Task {
   failed_runs: number;
   /** Its runs are spent: no agent gets it until a person retries it. */
   needs_human: boolean;
+  /** The agent asked a question on the issue; a person's answer clears it. */
+  waiting_for_human: boolean;
   created_at: Date;
   updated_at: Date;
   completed_at: Date | null;
@@ -84,6 +86,7 @@ export const TaskEntity = new EntitySchema<Task>({
     pull_request: { type: "jsonb", nullable: true },
     failed_runs: { type: "integer", default: 0 },
     needs_human: { type: "boolean", default: false },
+    waiting_for_human: { type: "boolean", default: false },
     created_at: createdAt,
     updated_at: updatedAt,
     completed_at: { ...timestamp, nullable: true },

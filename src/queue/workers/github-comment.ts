@@ -23,11 +23,13 @@ export interface CommentDeps {
  * edits; a try interrupted between posting and recording finds its comment by its marker.
  */
 export function postTaskComment(deps: CommentDeps): JobHandler<"github-comment"> {
-  return async ({ taskId, kind }, job) => {
+  return async ({ taskId, kind, ref = "", text = "" }, job) => {
     const { db } = deps;
-    const opened = await openTaskComment(db, taskId, kind);
+    const opened = await openTaskComment(db, taskId, kind, ref);
     if (!opened || opened.comment.status === "skipped") return;
     const { task, comment } = opened;
+    // Most jobs of a status comment find it as it should be: nothing to ask GitHub.
+    if (kind === "tracked" && comment.commentId !== undefined && (await renderTaskComment(db, taskId, kind) === comment.body)) return;
     const plan = await planTaskComment(db, task, kind, deps.appConfigured);
     if (plan.skip !== undefined) {
       await skipTaskComment(db, comment.id, plan.skip);
@@ -40,7 +42,7 @@ export function postTaskComment(deps: CommentDeps): JobHandler<"github-comment">
       let commentId = comment.commentId;
       let posted = comment.body;
       if (commentId === undefined && comment.status === "posting") {
-        const found = await thread.findComment(commentMarker(taskId, kind));
+        const found = await thread.findComment(commentMarker(taskId, kind, ref));
         if (found) {
           commentId = found.id;
           posted = null;
@@ -49,10 +51,10 @@ export function postTaskComment(deps: CommentDeps): JobHandler<"github-comment">
       }
       // Render again after posting: a change made meanwhile (an assignment) is edited in.
       for (let pass = 0; pass < 2; pass++) {
-        const body = await renderTaskComment(db, taskId, kind);
+        const body = await renderTaskComment(db, taskId, kind, ref, text);
         if (body === posted) break;
         if (commentId === undefined) {
-          await markCommentPosting(db, comment.id);
+          if (!(await markCommentPosting(db, comment.id))) throw new RetryLaterError(2000, "another worker is posting this comment");
           const created = await thread.createComment(body);
           commentId = created.id;
           await recordCommentPosted(db, comment.id, body, created);
@@ -64,10 +66,15 @@ export function postTaskComment(deps: CommentDeps): JobHandler<"github-comment">
       }
       if (plan.closeIssue) await thread.close();
     } catch (error) {
+      if (error instanceof RetryLaterError) throw error;
       const e = error as GitHubHttpError;
       const wait = rateLimitDelayMs(e);
-      if (wait !== undefined) throw new RetryLaterError(wait, `GitHub rate limit: retry in ${wait} ms`);
       const message = `GitHub answered ${e.status ?? "no response"}: ${e.message ?? String(error)}`;
+      if (wait !== undefined) {
+        // Recorded, so that the try after the wait (or another worker's) may post.
+        await recordCommentFailure(db, comment.id, message, false);
+        throw new RetryLaterError(wait, `GitHub rate limit: retry in ${wait} ms`);
+      }
       // The issue or repository is gone: record it; trying again cannot help.
       const final = e.status === 404 || e.status === 410 || e.status === 422 || job.isLastAttempt;
       await recordCommentFailure(db, comment.id, message, final);
