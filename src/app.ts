@@ -4,9 +4,11 @@ import type { DataSource } from "typeorm";
 import { z } from "zod";
 import { TASK_PRIORITIES } from "./db/entities/task.js";
 import { openTask, syncIssueContent, syncIssueState, syncPullRequestClosed } from "./domain/github-intake.js";
+import { handleIssueComment, handleReview, type RepositoryPermission } from "./domain/conversation.js";
 import { handleDelivery, type IntakeDecision, type RepositorySettings } from "./domain/intake.js";
 import { applyInstallationEvent } from "./domain/installations.js";
-import { RepositorySettingsCache } from "./github/repository-settings-cache.js";
+import { collaboratorPermission, PERMISSION_TTL_MS } from "./github/collaborator-permission.js";
+import { GitHubReadCache } from "./github/read-cache.js";
 
 export interface AppDeps {
   db: DataSource;
@@ -43,11 +45,12 @@ type ItemContext = Context<(typeof DECISIONS)[number][0][number]>;
  * so each handler records its own outcome on it.
  */
 export function entourageApp(deps: AppDeps): ApplicationFunction {
-  const cache = new RepositorySettingsCache<RepositorySettings>(deps.repositorySettingsTtlMs);
+  const cache = new GitHubReadCache<RepositorySettings>(deps.repositorySettingsTtlMs);
+  const permissions = new GitHubReadCache<RepositoryPermission>(PERMISSION_TTL_MS);
 
-  function settingsOf(context: ItemContext): Promise<RepositorySettings | undefined> {
+  function settingsOf(context: Context): Promise<RepositorySettings | undefined> {
     if (!deps.readRepositorySettings) return Promise.resolve(undefined);
-    const { installation, repository } = context.payload;
+    const { installation, repository } = context.payload as { installation?: { id: number }; repository?: { full_name: string } };
     return cache.get(`${installation?.id ?? ""} ${repository?.full_name ?? ""}`, () => readSettings(context));
   }
 
@@ -76,6 +79,19 @@ export function entourageApp(deps: AppDeps): ApplicationFunction {
         await handleDelivery(deps.db, context.id, decide, () => settingsOf(context));
       });
     }
+    app.on("issue_comment.created", async (context) => {
+      const permissionOf = collaboratorPermission(permissions, context.octokit, context.payload.repository.full_name);
+      await handleDelivery(deps.db, context.id, (intake) => handleIssueComment(intake, permissionOf), () => settingsOf(context));
+    });
+    app.on("pull_request_review.submitted", async (context) => {
+      const { repository, pull_request: pr, review } = context.payload;
+      const [owner, repo] = repository.full_name.split("/") as [string, string];
+      const lineComments = async () => {
+        const comments = await context.octokit.paginate(context.octokit.rest.pulls.listCommentsForReview, { owner, repo, pull_number: pr.number, review_id: review.id, per_page: 100 });
+        return comments.map((c) => ({ path: c.path, line: c.line ?? c.original_line ?? null, body: c.body }));
+      };
+      await handleDelivery(deps.db, context.id, (intake) => handleReview(intake, lineComments), () => settingsOf(context));
+    });
     app.on(["installation", "installation_repositories"], async (context) => {
       await applyInstallationEvent(deps.db, context.id, async () => {
         const repositories = await context.octokit.paginate(context.octokit.rest.apps.listReposAccessibleToInstallation, { per_page: 100 });

@@ -14,6 +14,8 @@ export const EVENT_ACTIONS: Readonly<Record<string, readonly string[]>> = {
   installation: ["created", "deleted", "suspend", "unsuspend", "new_permissions_accepted"],
   installation_repositories: ["added", "removed"],
   issue_comment: ["created", "edited", "deleted"],
+  pull_request_review: ["submitted", "edited", "dismissed"],
+  pull_request_review_comment: ["created", "edited", "deleted"],
   push: [],
   ping: [],
 };

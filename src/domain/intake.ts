@@ -47,8 +47,9 @@ export interface IntakeContext {
 
 export type IntakeDecision = (context: IntakeContext) => Promise<DeliveryOutcome>;
 
+/** A GitHub App or other bot (the App itself among them): its events never trigger anything. */
 export function senderIsBot(payload: SenderPayload): boolean {
-  return payload.sender?.type === "Bot";
+  return payload.sender?.type === "Bot" || (payload.sender?.login ?? "").endsWith("[bot]");
 }
 
 export function ignored(reason: string, extra: Partial<DeliveryOutcome> = {}): DeliveryOutcome {

@@ -42,6 +42,7 @@ async function lockDispatchedTask(manager: EntityManager, orgId: string, agentId
     manager,
     `SELECT * FROM tasks
       WHERE org_id = $1 AND assignee_id = $2 AND dispatched_at IS NOT NULL AND status IN ('todo', 'in_progress') AND NOT needs_human
+        AND NOT waiting_for_human
       ORDER BY array_position($3::text[], priority), dispatched_at, id
       LIMIT 1
       FOR UPDATE`,
@@ -139,7 +140,7 @@ export async function claimRun(db: DataSource, orgId: string, agentId: string, s
 export async function hasDispatchedWork(db: Queryable, orgId: string, agentId: string): Promise<boolean> {
   const result = await sql(
     db,
-    "SELECT 1 FROM tasks WHERE org_id = $1 AND assignee_id = $2 AND dispatched_at IS NOT NULL AND status IN ('todo', 'in_progress') AND NOT needs_human LIMIT 1",
+    "SELECT 1 FROM tasks WHERE org_id = $1 AND assignee_id = $2 AND dispatched_at IS NOT NULL AND status IN ('todo', 'in_progress') AND NOT needs_human AND NOT waiting_for_human LIMIT 1",
     [orgId, agentId],
   );
   return result.rows.length > 0;
@@ -190,6 +191,7 @@ function judgeRun(task: Task, agentId: string, report: RunReport): { outcome: Ru
   if (report.error) return { outcome: "failed", reason: report.error };
   if (report.exit_code === null) return { outcome: "failed", reason: "the command was killed by a signal" };
   if (report.exit_code !== 0) return { outcome: "failed", reason: `the command exited with code ${report.exit_code}` };
+  if (task.waiting_for_human) return { outcome: "moved", reason: "the agent asked a person: its next run starts with the answer" };
   if (task.status !== "in_progress") return { outcome: "moved", reason: `the agent moved the task to ${task.status}` };
   return { outcome: "failed", reason: "no changes: the command exited 0 without a commit or a move of the task" };
 }
@@ -279,18 +281,20 @@ export async function recordPullRequest(db: DataSource, orgId: string, agentId: 
 
 /** A person gives a task whose runs are spent (or any open task) a new budget of runs, and hands it out again. */
 export async function retryTask(db: DataSource, orgId: string, taskId: number, actor: Actor): Promise<Task> {
-  return db.transaction(async (manager) => {
-    const task = await lockTask(manager, orgId, taskId);
-    if (FINISHED.includes(task.status)) throw new ConflictError(`task #${taskId} is ${task.status}; reopen it before retrying`, "task_finished");
-    const retried = (await sql<Task>(
-      manager,
-      "UPDATE tasks SET needs_human = false, failed_runs = 0, auto_assign = true, updated_at = now() WHERE id = $1 RETURNING *",
-      [taskId],
-    )).rows[0]!;
-    await recordTaskEvent(manager, retried, { type: "task.retried", actor, data: { failed_runs: { from: task.failed_runs, to: 0 }, needs_human: task.needs_human } });
-    if (!retried.assignee_id) await scheduleJob(manager, "assign", { teamId: retried.team_id });
-    return retried;
-  });
+  return db.transaction(async (manager) => retryLockedTask(manager, await lockTask(manager, orgId, taskId), actor));
+}
+
+/** retryTask inside the caller's transaction, on a locked task; `data` is kept on the event (the command's comment). */
+export async function retryLockedTask(manager: EntityManager, task: Task, actor: Actor, data: Record<string, unknown> = {}): Promise<Task> {
+  if (FINISHED.includes(task.status)) throw new ConflictError(`task #${task.id} is ${task.status}; reopen it before retrying`, "task_finished");
+  const retried = (await sql<Task>(
+    manager,
+    "UPDATE tasks SET needs_human = false, failed_runs = 0, auto_assign = true, updated_at = now() WHERE id = $1 RETURNING *",
+    [task.id],
+  )).rows[0]!;
+  await recordTaskEvent(manager, retried, { type: "task.retried", actor, data: { ...data, failed_runs: { from: task.failed_runs, to: 0 }, needs_human: task.needs_human } });
+  if (!retried.assignee_id) await scheduleJob(manager, "assign", { teamId: retried.team_id });
+  return retried;
 }
 
 /** The runs of a task, newest first, without their logs. */

@@ -1,3 +1,4 @@
+import type { DataSource } from "typeorm";
 import type { Task } from "../db/entities/task.js";
 import type { WebhookConfig } from "../db/entities/webhook.js";
 import { sql, type Queryable } from "../db/sql.js";
@@ -125,6 +126,24 @@ export async function recordCommentPosted(db: Queryable, id: string, body: strin
   await setComment(db, id, created
     ? { status: "posted", comment_id: created.id, comment_url: created.html_url, body, error: null }
     : { status: "posted", body, error: null });
+}
+
+/**
+ * Edits the posted comment to the task's state as it is now, with its row locked: one edit at a time per
+ * comment, each comparing with the body the last one left, so that jobs racing after one change make one edit.
+ */
+export async function editTaskComment(
+  db: DataSource,
+  comment: { id: string; taskId: number; kind: CommentKind; ref: string; text: string },
+  edit: (body: string) => Promise<void>,
+): Promise<void> {
+  await db.transaction(async (manager) => {
+    const row = (await sql<{ body: string | null }>(manager, "SELECT body FROM github_comments WHERE id = $1 FOR UPDATE", [comment.id])).rows[0]!;
+    const body = await renderTaskComment(manager, comment.taskId, comment.kind, comment.ref, comment.text);
+    if (body === row.body) return;
+    await edit(body);
+    await setComment(manager, comment.id, { status: "posted", body, error: null });
+  });
 }
 
 /** A failed try; a non-final one keeps the status, so that a retry after `posting` looks for a comment that did get posted. */

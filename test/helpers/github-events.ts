@@ -96,3 +96,26 @@ export function pullRequestClosed(options: ItemOptions & { merged: boolean }): R
   payload.pull_request.state = "closed";
   return payload;
 }
+
+/** issue_comment.created on an issue (or, `onPullRequest`, a pull request) by `login`. */
+export function issueCommentCreated(options: ItemOptions & { commentId: number; body: string; login: string; userType?: "User" | "Bot"; onPullRequest?: boolean }): Record<string, any> {
+  const payload = customize(example("issue_comment", "created"), "issue", { ...options, senderLogin: options.login, senderType: options.userType });
+  if (options.onPullRequest) payload.issue.pull_request = { url: payload.issue.url };
+  else delete payload.issue.pull_request;
+  payload.comment.id = options.commentId;
+  payload.comment.body = options.body;
+  payload.comment.user.login = options.login;
+  payload.comment.user.type = options.userType ?? "User";
+  return payload;
+}
+
+/** pull_request_review.submitted on pull request `number` by `login`. */
+export function reviewSubmitted(options: ItemOptions & { reviewId: number; state: "approved" | "changes_requested" | "commented"; body: string; login: string }): Record<string, any> {
+  const payload = customize(example("pull_request_review", "submitted"), "pull_request", { ...options, body: undefined, senderLogin: options.login });
+  payload.review.id = options.reviewId;
+  payload.review.state = options.state;
+  payload.review.body = options.body;
+  payload.review.user.login = options.login;
+  payload.review.user.type = "User";
+  return payload;
+}

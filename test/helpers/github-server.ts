@@ -35,6 +35,8 @@ export interface RecordedComment {
   repository: string;
   issue_number: number;
   body: string;
+  /** Times it was edited after it was posted. */
+  edits: number;
 }
 
 /**
@@ -49,6 +51,10 @@ export class GitHubServer {
   readonly tokens: RecordedToken[] = [];
   /** Reactions as GitHub keeps them: one per target and content, a second request answered 200 with the first. */
   readonly reactions: RecordedReaction[] = [];
+  /** Each GitHub user's permission on every repository (GitHub's role names); anyone else has `read`. */
+  readonly permissions = new Map<string, string>();
+  /** The line comments of each review, by review id. */
+  readonly reviewComments = new Map<number, { path: string; line: number; body: string }[]>();
   /** "METHOD path" of every call, without /api/v3. */
   readonly calls: string[] = [];
   /** Calls no route answers: the app asked GitHub for something this stand-in does not know. */
@@ -110,6 +116,14 @@ export class GitHubServer {
       return [201, { token, expires_at: new Date(Date.now() + 3_600_000).toISOString(), permissions }];
     }
     if ((m = /^\/repos\/([^/]+)\/([^/]+)\/pulls$/.exec(urlPath))) return this.pulls(method, `${m[1]}/${m[2]}`, body, query);
+    if (method === "GET" && (m = /^\/repos\/[^/]+\/[^/]+\/collaborators\/([^/]+)\/permission$/.exec(urlPath))) {
+      const role = this.permissions.get(decodeURIComponent(m[1]!)) ?? "read";
+      const permission = role === "maintain" ? "write" : role === "triage" ? "read" : role;
+      return [200, { permission, role_name: role, user: { login: decodeURIComponent(m[1]!) } }];
+    }
+    if (method === "GET" && (m = /^\/repos\/[^/]+\/[^/]+\/pulls\/\d+\/reviews\/(\d+)\/comments$/.exec(urlPath))) {
+      return [200, (this.reviewComments.get(Number(m[1])) ?? []).map((c, i) => ({ id: 70_000 + i, path: c.path, line: c.line, original_line: c.line, body: c.body }))];
+    }
     if (method === "POST" && (m = /^\/repos\/([^/]+)\/([^/]+)\/issues\/(comments\/)?(\d+)\/reactions$/.exec(urlPath))) {
       const onComment = m[3] !== undefined;
       const reaction: RecordedReaction = {
@@ -131,7 +145,7 @@ export class GitHubServer {
         return [200, this.comments.filter((c) => c.repository === repository && c.issue_number === issueNumber).map((c) => ({ id: c.id, body: c.body, html_url: "" }))];
       }
       if (method === "POST") {
-        const comment = { id: this.nextId++, repository, issue_number: issueNumber, body: String(body.body) };
+        const comment = { id: this.nextId++, repository, issue_number: issueNumber, body: String(body.body), edits: 0 };
         this.comments.push(comment);
         return [201, { id: comment.id, body: comment.body, html_url: `http://${this.host}/${repository}/issues/${issueNumber}#issuecomment-${comment.id}` }];
       }
@@ -140,6 +154,7 @@ export class GitHubServer {
       const comment = this.comments.find((c) => c.id === Number(m![1]));
       if (!comment) return [404, { message: "Not Found" }];
       comment.body = String(body.body);
+      comment.edits += 1;
       return [200, { id: comment.id, body: comment.body, html_url: "" }];
     }
     if (method === "PATCH" && /^\/repos\/[^/]+\/[^/]+\/issues\/\d+$/.test(urlPath)) return [200, { state: body.state ?? "open" }];

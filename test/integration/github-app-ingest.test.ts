@@ -69,7 +69,7 @@ describe("POST /api/github/webhooks", () => {
 
     const hooks = await api(acme.apiKey, "/api/v1/webhooks");
     const appHook = hooks.json().data.find((w: { provider: string }) => w.provider === "github_app");
-    expect(appHook).toMatchObject({ team_id: acme.teamId, events: ["issues", "pull_request"], active: true });
+    expect(appHook).toMatchObject({ team_id: acme.teamId, events: ["issues", "pull_request", "issue_comment", "pull_request_review"], active: true });
     expect(appHook).not.toHaveProperty("secret");
 
     const deliveries = await api(acme.apiKey, `/api/v1/webhooks/${appHook.id}/deliveries`);

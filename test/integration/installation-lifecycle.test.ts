@@ -83,7 +83,7 @@ describe("the installation lifecycle", () => {
     expect(list.status).toBe(200);
     expect(list.body.data).toHaveLength(1);
     const view = list.body.data[0];
-    expect(view).toMatchObject({ github_installation_id: ID, account_login: "acme-corp", repositories: ["acme-corp/api"], team_id: acme.teamId, events: ["issues", "pull_request"] });
+    expect(view).toMatchObject({ github_installation_id: ID, account_login: "acme-corp", repositories: ["acme-corp/api"], team_id: acme.teamId, events: ["issues", "pull_request", "issue_comment", "pull_request_review"] });
     const second = (await sql<{ id: string }>(rt.database.dataSource, "INSERT INTO teams (org_id, slug, name) VALUES ($1, 'second', 'Second') RETURNING id", [acme.orgId])).rows[0]!;
     const patched = await api.patch(`/api/v1/installations/${view.id}`, { team_id: second.id, auto_assign: true });
     expect(patched.status).toBe(200);

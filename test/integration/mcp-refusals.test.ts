@@ -65,7 +65,7 @@ describe("refused tool calls are tool results with isError and one line", () => 
     for (const id of [2_000_000, otherTeamTask, rivalTask]) {
       for (const [tool, args] of [
         ["get_task", {}], ["acknowledge_task", {}], ["change_task_status", { status: "in_progress" }], ["report_progress", { message: "x" }],
-        ["create_subtasks", { tasks: [{ title: "x" }] }],
+        ["create_subtasks", { tasks: [{ title: "x" }] }], ["ask_human", { question: "x?" }],
       ] as const) {
         expectRefusal(await client.call(tool, { task_id: id, ...args }), "not_found", `task ${id} not found; list_tasks lists the tasks of your team, which are the ones you can reach`);
       }

@@ -21,8 +21,8 @@ describe("buildManifest", () => {
       url: "https://entourage.example.com",
       hook_attributes: { url: "https://entourage.example.com/api/github/webhooks" },
       redirect_url: "https://entourage.example.com/setup/callback",
-      default_events: ["issues", "pull_request", "installation", "installation_repositories"],
-      default_permissions: { issues: "write", pull_requests: "read", metadata: "read" },
+      default_events: ["issues", "issue_comment", "pull_request", "pull_request_review", "pull_request_review_comment", "installation", "installation_repositories"],
+      default_permissions: { issues: "write", pull_requests: "write", contents: "write", metadata: "read" },
       public: false,
     });
   });

@@ -1,10 +1,10 @@
 import { describe, expect, it } from "@jest/globals";
-import { RepositorySettingsCache } from "../../src/github/repository-settings-cache.js";
+import { GitHubReadCache } from "../../src/github/read-cache.js";
 
-describe("RepositorySettingsCache", () => {
+describe("GitHubReadCache", () => {
   it("reuses a repository's settings, a missing file included, until they are older than ttl", async () => {
     let now = 1000;
-    const cache = new RepositorySettingsCache<{ team: string }>(60_000, 10_000, { now: () => now });
+    const cache = new GitHubReadCache<{ team: string }>(60_000, 10_000, { now: () => now });
     const reads: string[] = [];
     const read = (key: string, value: { team: string } | undefined) => () => {
       reads.push(key);
@@ -24,14 +24,14 @@ describe("RepositorySettingsCache", () => {
   });
 
   it("keeps no error, reads every time with ttl 0, and forgets the oldest past its size", async () => {
-    const cache = new RepositorySettingsCache<number>(60_000, 2);
+    const cache = new GitHubReadCache<number>(60_000, 2);
     await expect(cache.get("a", () => Promise.reject(new Error("GitHub answered 502")))).rejects.toThrow("502");
     expect(await cache.get("a", () => Promise.resolve(1))).toBe(1);
     await cache.get("b", () => Promise.resolve(2));
     await cache.get("c", () => Promise.resolve(3));
     expect(await cache.get("a", () => Promise.resolve(10))).toBe(10);
     expect(await cache.get("c", () => Promise.resolve(30))).toBe(3);
-    const uncached = new RepositorySettingsCache<number>(0);
+    const uncached = new GitHubReadCache<number>(0);
     let reads = 0;
     for (let i = 0; i < 3; i++) await uncached.get("a", () => Promise.resolve(++reads));
     expect(reads).toBe(3);
@@ -39,7 +39,7 @@ describe("RepositorySettingsCache", () => {
 
   it("makes one read for reads of one key that overlap, with any ttl, and reads again once answered when ttl is 0", async () => {
     for (const ttl of [60_000, 0]) {
-      const cache = new RepositorySettingsCache<number>(ttl);
+      const cache = new GitHubReadCache<number>(ttl);
       let reads = 0;
       let answer!: (value: number) => void;
       const read = () => {

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { TASK_PRIORITIES, TASK_STATUSES } from "../../db/entities/task.js";
 import { taskInScope, teamAgentNamed, type AgentScope } from "../../domain/agent-scope.js";
+import { askHuman } from "../../domain/conversation.js";
 import { acknowledgeTask } from "../../domain/dispatch.js";
 import { createSubtasks, type SubtaskInput } from "../../domain/subtasks.js";
 import { moveTask } from "../../domain/task-moves.js";
@@ -51,6 +52,20 @@ export const reportProgressTool = defineTool({
     const report = await reportProgress(db, scope.orgId, args.task_id, args.message, actor);
     await relay.flushQuietly();
     return { data: report, text: `progress recorded on #${report.task_id}` };
+  },
+});
+
+export const askHumanTool = defineTool({
+  name: "ask_human",
+  description: "Ask the people of my task's GitHub issue a question (one comment on the issue). The task waits for the answer: " +
+    "the next comment of a person with write access; it arrives in get_inbox, and a runner starts my next run with it. Then stop and exit 0.",
+  input: z.object({ task_id: taskId, question: text(4000) }).strict(),
+  usage: "ask_human takes {\"task_id\": <task number>, \"question\": text}",
+  readOnly: false,
+  async run({ db, relay, scope, actor }, args) {
+    const task = await askHuman(db, scope, args.task_id, args.question, actor);
+    await relay.flushQuietly();
+    return { data: task, text: `asked on ${task.source?.url ?? `task #${task.id}`}; the task waits for the answer` };
   },
 });
 

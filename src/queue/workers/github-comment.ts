@@ -2,7 +2,7 @@ import type { Probot } from "probot";
 import type { DataSource } from "typeorm";
 import { commentMarker } from "../../domain/comment-text.js";
 import {
-  countCommentAttempt, markCommentPosting, openTaskComment, planTaskComment, recordCommentFailure, recordCommentFound,
+  countCommentAttempt, editTaskComment, markCommentPosting, openTaskComment, planTaskComment, recordCommentFailure, recordCommentFound,
   recordCommentPosted, renderTaskComment, skipTaskComment,
 } from "../../domain/task-comments.js";
 import { openIssueThread } from "../../github/issue-thread.js";
@@ -40,30 +40,23 @@ export function postTaskComment(deps: CommentDeps): JobHandler<"github-comment">
     try {
       const thread = await openIssueThread(deps.probot, plan.installationId, task.source!.repository, task.source!.number);
       let commentId = comment.commentId;
-      let posted = comment.body;
       if (commentId === undefined && comment.status === "posting") {
         const found = await thread.findComment(commentMarker(taskId, kind, ref));
         if (found) {
           commentId = found.id;
-          posted = null;
           await recordCommentFound(db, comment.id, found);
         }
       }
-      // Render again after posting: a change made meanwhile (an assignment) is edited in.
-      for (let pass = 0; pass < 2; pass++) {
+      if (commentId === undefined) {
+        if (!(await markCommentPosting(db, comment.id))) throw new RetryLaterError(2000, "another worker is posting this comment");
         const body = await renderTaskComment(db, taskId, kind, ref, text);
-        if (body === posted) break;
-        if (commentId === undefined) {
-          if (!(await markCommentPosting(db, comment.id))) throw new RetryLaterError(2000, "another worker is posting this comment");
-          const created = await thread.createComment(body);
-          commentId = created.id;
-          await recordCommentPosted(db, comment.id, body, created);
-        } else {
-          await thread.updateComment(commentId, body);
-          await recordCommentPosted(db, comment.id, body);
-        }
-        posted = body;
+        const created = await thread.createComment(body);
+        commentId = created.id;
+        await recordCommentPosted(db, comment.id, body, created);
       }
+      // A change made meanwhile (an assignment) is edited in.
+      const postedId = commentId;
+      await editTaskComment(db, { id: comment.id, taskId, kind, ref, text }, (body) => thread.updateComment(postedId, body));
       if (plan.closeIssue) await thread.close();
     } catch (error) {
       if (error instanceof RetryLaterError) throw error;

@@ -8,7 +8,7 @@ import { AgentClient, listenOnLoopback } from "../mcp-client.js";
 import { waitFor } from "../wait.js";
 
 export const MCP_TOOL_NAMES = [
-  "get_inbox", "get_task", "list_tasks", "list_team_agents", "acknowledge_task", "change_task_status", "report_progress", "create_subtasks",
+  "get_inbox", "get_task", "list_tasks", "list_team_agents", "acknowledge_task", "change_task_status", "report_progress", "create_subtasks", "ask_human",
 ];
 
 const INSTALLATION = 31337;

@@ -6,13 +6,14 @@ export interface Clock {
 }
 
 /**
- * What each repository's settings file said, kept `ttlMs` per worker process: without it every
- * delivery costs two GitHub calls (the repository's file, then the owner's .github repository).
+ * What GitHub answered to a read, kept `ttlMs` per worker process: a repository's settings file (without
+ * it every delivery costs two GitHub calls: the repository's file, then the owner's .github repository),
+ * a commenter's permission on a repository.
  * Reads of one key that overlap share one GitHub request, also with `ttlMs` 0 (then nothing is
  * reused once it has been answered). Errors are never kept; a missing file is. At most
  * `maxEntries`, the least recently used forgotten first.
  */
-export class RepositorySettingsCache<T> {
+export class GitHubReadCache<T> {
   // Boxed, because the cache takes an undefined value as "nothing to keep" and a missing file is kept.
   private readonly entries: LRUCache<string, { value: T | undefined }, () => Promise<T | undefined>>;
 
