@@ -32,9 +32,10 @@ async function fix() {
   const prompt = readFileSync(process.env.ENTOURAGE_PROMPT_FILE, "utf8");
   await client.callTool({ name: "report_progress", arguments: { task_id: taskId, message: "Wrote FIXED.md with the fix." } });
   await client.close();
-  writeFileSync(`FIXED-${taskId}.md`, `Fixed: ${task.github?.title ?? task.title}\n\nPrompt first line: ${prompt.split("\n")[0]}\n`);
+  writeFileSync(`FIXED-${taskId}.md`, `Fixed: ${task.github?.title ?? task.title}\n\nPrompt first line: ${prompt.split("\n")[0]}\nRun: ${process.env.ENTOURAGE_RUN_ID}\n`);
   execFileSync("git", ["add", `FIXED-${taskId}.md`]);
-  execFileSync("git", ["commit", "-q", "-m", `Fix task #${taskId}`]);
+  const feedback = prompt.includes("## Review feedback");
+  execFileSync("git", ["commit", "-q", "-m", feedback ? `Address the review of task #${taskId}` : `Fix task #${taskId}`]);
   console.log("committed the fix");
 }
 

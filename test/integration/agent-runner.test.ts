@@ -6,7 +6,7 @@ import path from "node:path";
 import { sql } from "../../src/db/sql.js";
 import { startTestRuntime, type TestRuntime } from "../helpers/app-runtime.js";
 import { autoAssigningOrg, type AutoAssigningOrg } from "../helpers/auto-assign.js";
-import { issueEvent, issueOpened, pullRequestClosed } from "../helpers/github-events.js";
+import { issueEvent, issueOpened, pullRequestClosed, reviewSubmitted } from "../helpers/github-events.js";
 import { GitHubServer } from "../helpers/github-server.js";
 import { deliverToApp } from "../helpers/http.js";
 import { listenOnLoopback } from "../helpers/mcp-client.js";
@@ -192,6 +192,24 @@ describe("npm run agent with a scripted coding agent", () => {
     if (process.env.RUNNER_TRANSCRIPT) await writeTranscript(process.env.RUNNER_TRANSCRIPT, c, id, run.id, runner);
   });
 
+  it("goes back to the same branch when a review requests changes, and the new commit updates the same pull request", async () => {
+    const c = await crew("review");
+    startRunner(c, "runner-review", { SCRIPTED_AGENT: "fix" });
+    const id = await openIssue(c, 12, "Handle time zones");
+    await runEnded(id, 1);
+    const pr = github.pullRequests.find((p) => p.repository === `${c.owner}/app`)!;
+    github.reviewComments.set(77, [{ path: `FIXED-${id}.md`, line: 1, body: "Say which time zone." }]);
+    const review = await deliverToApp(rt, "pull_request_review", reviewSubmitted({
+      owner: c.owner, repo: "app", number: pr.number, installationId: c.installationId, reviewId: 77, state: "changes_requested", body: "One more thing.", login: "maya",
+    }));
+    expect(review.action_taken).toBe(`changes_requested:${id}`);
+    const second = await runEnded(id, 2);
+    expect(second.outcome).toBe("pull_request");
+    expect(remoteLog(c.remote, `entourage/task-${id}`)).toEqual([`Address the review of task #${id}`, `Fix task #${id}`, "First commit"]);
+    expect(github.pullRequests.filter((p) => p.repository === `${c.owner}/app`)).toHaveLength(1);
+    expect(await taskRow(id)).toMatchObject({ status: "in_review", pull_request: { number: pr.number } });
+  });
+
   it("loses the run of a runner killed with SIGKILL; started again, it finishes the task with exactly one pull request", async () => {
     const c = await crew("killed");
     const env = { SCRIPTED_AGENT: "slow-fix", SCRIPTED_AGENT_DELAY_MS: "3000" };
@@ -226,7 +244,9 @@ describe("npm run agent with a scripted coding agent", () => {
     const id = await openIssue(c, 10, "Closed while at work");
     await waitFor(async () => (await runs(id)).find((r) => r.log.includes("still working")), 20_000, "the run at work");
     await deliverToApp(rt, "issues", issueEvent("closed", { owner: c.owner, repo: "app", number: 10, installationId: c.installationId }));
-    const run = await runEnded(id, 1, 10_000);
+    const run = await runEnded(id, 1);
+    const cancelled = (await sql<{ at: Date }>(rt.database.dataSource, "SELECT created_at AS at FROM task_events WHERE task_id = $1 AND to_status = 'cancelled'", [id])).rows[0]!;
+    expect(run.finished_at!.getTime() - cancelled.at.getTime()).toBeLessThan(10_000);
     expect(run).toMatchObject({ outcome: "cancelled", reason: "the task was cancelled" });
     expect(await taskRow(id)).toMatchObject({ status: "cancelled", failed_runs: 0 });
   });
