@@ -120,7 +120,7 @@ async function writeTranscript(file: string, c: Crew, taskId: number, runId: str
     `pull request #${pr.number} (${pr.draft ? "draft" : "ready"}) ${pr.head} → ${pr.base}: ${pr.title}`,
     pr.body,
     "",
-    ...issueComments(c, 7).map((comment) => `comment on issue #7: ${comment.body.split("\n")[0]}`),
+    ...issueComments(c, 7).map((comment) => `comment on issue #7 (edited ${comment.edits} times): ${comment.body.split("\n").filter((l) => l && !l.startsWith("<!--")).join(" / ")}`),
   ];
   writeFileSync(file, `${lines.join("\n")}\n`);
 }
