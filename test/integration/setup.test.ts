@@ -125,8 +125,8 @@ describe("GET /setup", () => {
       url: "http://entourage.test:8080",
       hook_attributes: { url: "http://entourage.test:8080/api/github/webhooks" },
       redirect_url: "http://entourage.test:8080/setup/callback",
-      default_events: ["issues", "pull_request", "installation", "installation_repositories"],
-      default_permissions: { issues: "write", pull_requests: "read", metadata: "read" },
+      default_events: ["issues", "issue_comment", "pull_request", "pull_request_review", "pull_request_review_comment", "installation", "installation_repositories"],
+      default_permissions: { issues: "write", pull_requests: "write", contents: "write", metadata: "read" },
       public: false,
     });
   });
