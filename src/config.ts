@@ -10,6 +10,11 @@ export type Role = (typeof ROLES)[number];
 
 /** An empty variable counts as unset. */
 const optionalText = z.preprocess((v) => (v === "" ? undefined : v), z.string().optional());
+/** An AES-256 key: 32 bytes as 64 hex characters or base64. */
+const aesKey = optionalText.refine((v) => v === undefined || /^[0-9a-fA-F]{64}$/.test(v.trim()) || Buffer.from(v.trim(), "base64").length === 32, {
+  message: "must be 32 bytes, as 64 hex characters or base64",
+});
+
 const positiveInt = (fallback: number) =>
   z.preprocess((v) => (v === "" || v === undefined ? fallback : v), z.coerce.number().int().positive());
 
@@ -69,9 +74,8 @@ const envSchema = z.object({
   DATA_DIR: z.preprocess((v) => (v === "" || v === undefined ? "./.data" : v), z.string()),
   LOG_LEVEL: z.preprocess((v) => (v === "" || v === undefined ? "info" : v), z.enum(LOG_LEVELS)),
   JWT_SECRET: optionalText.refine((v) => v === undefined || v.length >= 32, { message: "must be at least 32 characters" }),
-  ENCRYPTION_KEY: optionalText.refine((v) => v === undefined || /^[0-9a-fA-F]{64}$/.test(v.trim()) || Buffer.from(v.trim(), "base64").length === 32, {
-    message: "must be 32 bytes, as 64 hex characters or base64",
-  }),
+  ENCRYPTION_KEY: aesKey,
+  ENCRYPTION_KEY_PREVIOUS: aesKey,
   JWT_TTL_SECONDS: positiveInt(900).refine((v) => v <= 86_400, { message: "must be at most 86400 (tokens are short-lived)" }),
   QUEUE_PREFIX: z.preprocess((v) => (v === "" || v === undefined ? "entourage" : v), z.string()),
   WORKER_CONCURRENCY: positiveInt(8),
@@ -174,6 +178,8 @@ const configSchema = envSchema.transform((e, ctx) => {
     jwtSecret: e.JWT_SECRET,
     /** AES-256-GCM key for secrets stored in the database. */
     encryptionKey: e.ENCRYPTION_KEY,
+    /** The key the secrets were sealed with before ENCRYPTION_KEY replaced it: opens them until `admin reseal`. */
+    encryptionKeyPrevious: e.ENCRYPTION_KEY_PREVIOUS,
     /** Lifetime of the bearer tokens POST /api/v1/auth/token issues. */
     jwtTtlSeconds: e.JWT_TTL_SECONDS,
     queuePrefix: e.QUEUE_PREFIX,

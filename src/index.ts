@@ -1,5 +1,6 @@
 import { ConfigError, loadConfig, loadEnvFile } from "./config.js";
 import { DataDirLockedError } from "./db/data-dir-lock.js";
+import { EncryptionKeyMismatchError } from "./domain/encryption-key.js";
 import { createLogger } from "./log.js";
 import { startRuntime } from "./runtime.js";
 
@@ -31,7 +32,7 @@ try {
   process.on("SIGTERM", () => void stop("SIGTERM"));
   process.on("SIGINT", () => void stop("SIGINT"));
 } catch (error) {
-  if (error instanceof DataDirLockedError || error instanceof ConfigError) {
+  if (error instanceof DataDirLockedError || error instanceof ConfigError || error instanceof EncryptionKeyMismatchError) {
     log.fatal(error.message);
     process.exit(1);
   }

@@ -7,6 +7,7 @@ import { sealStoredSecrets } from "./domain/webhooks.js";
 import { sealStoredOutboundSecrets } from "./domain/outbound-webhooks.js";
 import { requireServerSecrets, type Config } from "./config.js";
 import { openDatabase, type Database } from "./db/data-source.js";
+import { verifyEncryptionKey } from "./domain/encryption-key.js";
 import { explainFirstApiKey, seedEmptyDatabase } from "./first-run.js";
 import { createProbot } from "./github/probot.js";
 import { repositoryAccess } from "./github/repository-access.js";
@@ -93,13 +94,19 @@ async function openStorage(config: Config, log: Logger): Promise<Pick<Parts, "da
   const db = database.dataSource;
   let jwtSecret = config.jwtSecret;
   let encryptionKey = config.encryptionKey;
+  // The embedded default's own key still opens what it sealed once ENCRYPTION_KEY is set (the README's "Deploying").
+  let embeddedKey: string | undefined;
   if (database.embedded) {
     log.info({ data_dir: config.dataDir }, "using the embedded database (PGlite) in DATA_DIR; set DATABASE_URL to use PostgreSQL");
     jwtSecret ??= localSecret(config.dataDir, "jwt-secret");
-    encryptionKey ??= localSecret(config.dataDir, "encryption-key");
+    embeddedKey = localSecret(config.dataDir, "encryption-key");
+    encryptionKey ??= embeddedKey;
     await seedEmptyDatabase(db, config.dataDir, log);
   } else if (config.role !== "worker") await explainFirstApiKey(db, log);
-  const box = SecretBox.fromText(encryptionKey!);
+  const box = SecretBox.fromText(encryptionKey!, config.encryptionKeyPrevious, embeddedKey);
+  if ((await verifyEncryptionKey(db, box)) === "previous") {
+    log.warn("the stored secrets were sealed with a previous key (ENCRYPTION_KEY_PREVIOUS, or the embedded database's own): run `npm run admin -- reseal` to seal them with ENCRYPTION_KEY");
+  }
   const sealed = { webhooks: await sealStoredSecrets(db, box), outbound_webhooks: await sealStoredOutboundSecrets(db, box) };
   if (sealed.webhooks + sealed.outbound_webhooks > 0) log.info(sealed, "sealed webhook secrets that were stored in clear");
   return { database, box, jwtSecret };

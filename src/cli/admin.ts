@@ -1,17 +1,29 @@
 import { parseArgs } from "node:util";
-import { ConfigError, loadConfig, loadEnvFile } from "../config.js";
+import { ConfigError, loadConfig, loadEnvFile, type Config } from "../config.js";
+import { SecretBox } from "../crypto/secret-box.js";
 import { DataDirLockedError } from "../db/data-dir-lock.js";
 import { openDatabase } from "../db/data-source.js";
 import { createApiKey } from "../domain/api-keys.js";
+import { resealSecrets } from "../domain/encryption-key.js";
 import { DomainError } from "../domain/errors.js";
 import { ensureOrganization, ensureTeam, findOrganizationBySlug } from "../domain/organizations.js";
+import { localSecret } from "../local-secrets.js";
 
 const USAGE = `usage: npm run --silent admin -- <command>
   bootstrap --org <slug> [--name <name>] [--github-login <login>] [--team <slug>]
   keys create --org <slug> [--name <name>] [--role admin|agent]
-  migrate`;
+  migrate
+  reseal     seal every stored secret again with ENCRYPTION_KEY (opening it with ENCRYPTION_KEY_PREVIOUS)`;
 
 class UsageError extends Error {}
+
+/** The keys the running app uses: ENCRYPTION_KEY (or the embedded database's own) and the previous ones. */
+function secretBox(config: Config, embedded: boolean): SecretBox {
+  const embeddedKey = embedded ? localSecret(config.dataDir, "encryption-key") : undefined;
+  const key = config.encryptionKey ?? embeddedKey;
+  if (!key) throw new ConfigError("ENCRYPTION_KEY: required to reseal the secrets of a PostgreSQL database");
+  return SecretBox.fromText(key, config.encryptionKeyPrevious, embeddedKey);
+}
 
 function required(values: Record<string, unknown>, name: string): string {
   const value = values[name];
@@ -32,7 +44,7 @@ async function main(argv: string[]): Promise<unknown> {
     },
   });
   const command = positionals.join(" ");
-  if (!["bootstrap", "keys create", "migrate"].includes(command)) throw new UsageError(command ? `unknown command: ${command}` : "no command");
+  if (!["bootstrap", "keys create", "migrate", "reseal"].includes(command)) throw new UsageError(command ? `unknown command: ${command}` : "no command");
   if (values.role !== undefined && values.role !== "admin" && values.role !== "agent") throw new UsageError("--role must be admin or agent");
 
   loadEnvFile();
@@ -40,6 +52,7 @@ async function main(argv: string[]): Promise<unknown> {
   const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   const db = database.dataSource;
   try {
+    if (command === "reseal") return { resealed: await resealSecrets(db, secretBox(config, database.embedded)) };
     if (command === "migrate") {
       const applied = await db.query("SELECT name FROM migrations ORDER BY id");
       return { migrations: (applied as { name: string }[]).map((m) => m.name) };

@@ -49,3 +49,10 @@ export class GoneError extends DomainError {
     super("gone", message);
   }
 }
+
+/** Something the server needs is not usable now (a secret its key cannot open); the caller may try again later. */
+export class ServiceUnavailableError extends DomainError {
+  constructor(message: string, code = "unavailable") {
+    super(code, message);
+  }
+}

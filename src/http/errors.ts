@@ -4,7 +4,8 @@ import type { Socket } from "node:net";
 import { hasZodFastifySchemaValidationErrors } from "fastify-type-provider-zod";
 import { pgErrorCode } from "../db/pg-error-code.js";
 import {
-  ConflictError, DomainError, ForbiddenError, GoneError, NotFoundError, RateLimitedError, UnauthorizedError, ValidationError,
+  ConflictError, DomainError, ForbiddenError, GoneError, NotFoundError, RateLimitedError, ServiceUnavailableError, UnauthorizedError,
+  ValidationError,
 } from "../domain/errors.js";
 import { UnsupportedMediaTypeError } from "../ingress/ingest.js";
 import { bodyTooLargeMessage } from "./raw-body.js";
@@ -22,6 +23,7 @@ function domainStatus(error: DomainError): number {
   if (error instanceof GoneError) return 410;
   if (error instanceof UnsupportedMediaTypeError) return 415;
   if (error instanceof RateLimitedError) return 429;
+  if (error instanceof ServiceUnavailableError) return 503;
   return 400;
 }
 

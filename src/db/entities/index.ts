@@ -15,9 +15,11 @@ export * from "./github-comment.js";
 export * from "./redelivery-request.js";
 export * from "./agent-message.js";
 export * from "./task-run.js";
+export * from "./app-setting.js";
 
 import { AgentEntity } from "./agent.js";
 import { AgentMessageEntity } from "./agent-message.js";
+import { AppSettingEntity } from "./app-setting.js";
 import { ApiKeyEntity } from "./api-key.js";
 import { DeliveryEntity } from "./delivery.js";
 import { GitHubCommentEntity } from "./github-comment.js";
@@ -38,5 +40,5 @@ export const ENTITIES = [
   OrganizationEntity, TeamEntity, AgentEntity, TaskEntity, TaskDependencyEntity, TaskEventEntity,
   InstallationEntity, WebhookEntity, DeliveryEntity, ApiKeyEntity, OutboundWebhookEntity, OutboundDeliveryEntity,
   OutboxJobEntity, GitHubCommentEntity, RedeliveryRequestEntity,
-  AgentMessageEntity, TaskRunEntity,
+  AgentMessageEntity, TaskRunEntity, AppSettingEntity,
 ];
