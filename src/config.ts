@@ -218,12 +218,11 @@ const configSchema = envSchema.transform((e, ctx) => {
 
 export type Config = z.output<typeof configSchema>;
 
-/** Reads the environment once into a typed configuration; throws ConfigError naming the first bad variable. */
+/** Reads the environment once into a typed configuration; throws ConfigError naming every bad variable, in one line. */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
   const parsed = configSchema.safeParse(env);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new ConfigError(`${issue.path.join(".")}: ${issue.message}`);
+    throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`).join("; "));
   }
   return parsed.data;
 }
@@ -270,6 +269,6 @@ export function loadClientConfig(env: Record<string, string | undefined> = proce
 /** The server's own secrets: the embedded default generates them into DATA_DIR, a real deployment must set them. */
 export function requireServerSecrets(config: Config): void {
   if (!config.databaseUrl) return;
-  if (!config.jwtSecret) throw new ConfigError("JWT_SECRET: required when DATABASE_URL is set");
-  if (!config.encryptionKey) throw new ConfigError("ENCRYPTION_KEY: required when DATABASE_URL is set");
+  const missing = [...(config.jwtSecret ? [] : ["JWT_SECRET"]), ...(config.encryptionKey ? [] : ["ENCRYPTION_KEY"])];
+  if (missing.length > 0) throw new ConfigError(missing.map((name) => `${name}: required when DATABASE_URL is set`).join("; "));
 }

@@ -3,6 +3,7 @@ import { DataDirLockedError } from "./db/data-dir-lock.js";
 import { EncryptionKeyMismatchError } from "./domain/encryption-key.js";
 import { createLogger } from "./log.js";
 import { startRuntime } from "./runtime.js";
+import { describeStartupFailure } from "./startup-errors.js";
 
 loadEnvFile();
 
@@ -32,10 +33,13 @@ try {
   process.on("SIGTERM", () => void stop("SIGTERM"));
   process.on("SIGINT", () => void stop("SIGINT"));
 } catch (error) {
-  if (error instanceof DataDirLockedError || error instanceof ConfigError || error instanceof EncryptionKeyMismatchError) {
-    log.fatal(error.message);
-    process.exit(1);
+  const known = error instanceof DataDirLockedError || error instanceof ConfigError || error instanceof EncryptionKeyMismatchError;
+  const line = known ? (error as Error).message : describeStartupFailure(error, config);
+  if (line === undefined) {
+    log.fatal({ err: error }, "entourage failed to start");
+  } else {
+    // The environment's problem, not a bug: one line, as for the other configuration errors.
+    console.error(`entourage: configuration error: ${line}`);
   }
-  log.fatal({ err: error }, "entourage failed to start");
   process.exit(1);
 }

@@ -18,6 +18,7 @@ import { buildServer } from "./http/server.js";
 import { DeliveryBatcher } from "./ingress/delivery-batcher.js";
 import { originPolicy } from "./mcp/request-origin.js";
 import { localSecret } from "./local-secrets.js";
+import { ensurePortFree } from "./startup-errors.js";
 import type { Logger } from "./log.js";
 import { createQueue } from "./queue/create-queue.js";
 import { DEFAULT_RETRY, isWatchedByOutbox } from "./domain/jobs.js";
@@ -57,6 +58,8 @@ export interface Runtime {
 /** Starts what the role asks for: the HTTP server, the workers, or both. */
 export async function startRuntime(config: Config, log: Logger, options: RuntimeOptions = {}): Promise<Runtime> {
   requireServerSecrets(config);
+  // A port in use stops the start before the embedded database, its organization and its key are made.
+  if (options.listen !== false) await ensurePortFree(config.host, config.port);
   const storage = await openStorage(config, log);
   const { queue, relay, metrics } = openQueue(config, log, storage.database);
   const parts: Parts = { ...storage, queue, relay, metrics, outboundGuard: urlGuard({ allowedHosts: config.outboundAllowedHosts }) };

@@ -53,9 +53,11 @@ describe("loadConfig", () => {
   it("requires JWT_SECRET and ENCRYPTION_KEY with DATABASE_URL, not on the embedded default", () => {
     const url = "postgres://x@127.0.0.1/db";
     expect(() => requireServerSecrets(loadConfig({}))).not.toThrow();
-    expect(() => requireServerSecrets(loadConfig({ DATABASE_URL: url }))).toThrow(/^JWT_SECRET: required when DATABASE_URL is set$/);
+    expect(() => requireServerSecrets(loadConfig({ DATABASE_URL: url }))).toThrow(/^JWT_SECRET: required when DATABASE_URL is set; ENCRYPTION_KEY: required when DATABASE_URL is set$/);
     expect(() => requireServerSecrets(loadConfig({ DATABASE_URL: url, JWT_SECRET: "j".repeat(32) }))).toThrow(/^ENCRYPTION_KEY: required/);
     expect(() => loadConfig({ ENCRYPTION_KEY: "too-short" })).toThrow(/^ENCRYPTION_KEY: must be 32 bytes/);
+    // Every bad variable at once, in one line.
+    expect(() => loadConfig({ ENCRYPTION_KEY: "too-short", PORT: "nope", LOG_LEVEL: "loud" })).toThrow(/^PORT: .*; LOG_LEVEL: .*; ENCRYPTION_KEY: must be 32 bytes/);
     expect(() => requireServerSecrets(loadConfig({ DATABASE_URL: url, JWT_SECRET: "j".repeat(32), ENCRYPTION_KEY: "ab".repeat(32) }))).not.toThrow();
   });
 });
