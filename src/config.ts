@@ -4,6 +4,8 @@ import { parseEnv } from "node:util";
 import { z } from "zod";
 
 const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal", "silent"] as const;
+const LOG_FORMATS = ["pretty", "json"] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
 export const ROLES = ["all", "web", "worker"] as const;
 export const DEFAULT_ENV_FILE = ".env";
 export type Role = (typeof ROLES)[number];
@@ -73,6 +75,7 @@ const envSchema = z.object({
   ROLE: z.preprocess((v) => (v === "" || v === undefined ? "all" : v), z.enum(ROLES)),
   DATA_DIR: z.preprocess((v) => (v === "" || v === undefined ? "./.data" : v), z.string()),
   LOG_LEVEL: z.preprocess((v) => (v === "" || v === undefined ? "info" : v), z.enum(LOG_LEVELS)),
+  LOG_FORMAT: z.preprocess((v) => (v === "" ? undefined : v), z.enum(LOG_FORMATS).optional()),
   JWT_SECRET: optionalText.refine((v) => v === undefined || v.length >= 32, { message: "must be at least 32 characters" }),
   ENCRYPTION_KEY: aesKey,
   ENCRYPTION_KEY_PREVIOUS: aesKey,
@@ -175,6 +178,8 @@ const configSchema = envSchema.transform((e, ctx) => {
     role: e.ROLE,
     dataDir: e.DATA_DIR,
     logLevel: e.LOG_LEVEL,
+    /** pretty or json; unset: pretty when stdout is a terminal, json otherwise. */
+    logFormat: e.LOG_FORMAT,
     jwtSecret: e.JWT_SECRET,
     /** AES-256-GCM key for secrets stored in the database. */
     encryptionKey: e.ENCRYPTION_KEY,

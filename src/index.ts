@@ -16,7 +16,7 @@ try {
   process.exit(1);
 }
 
-const log = createLogger(config.logLevel);
+const log = createLogger(config.logLevel, "entourage", config.logFormat);
 try {
   const runtime = await startRuntime(config, log);
   log.info({ role: config.role, port: config.port }, "entourage started");

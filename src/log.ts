@@ -1,4 +1,6 @@
 import { pino, type Logger } from "pino";
+import pretty from "pino-pretty";
+import type { LogFormat } from "./config.js";
 
 export type { Logger };
 
@@ -15,6 +17,10 @@ export const REDACTED_PATHS = [
   "*.privateKey",
 ];
 
-export function createLogger(level: string, name = "entourage"): Logger {
-  return pino({ name, level, redact: { paths: REDACTED_PATHS, censor: "[redacted]" } });
+/** JSON lines, or readable lines for a person at a terminal (the default when stdout is one). */
+export function createLogger(level: string, name = "entourage", format?: LogFormat): Logger {
+  const options = { name, level, redact: { paths: REDACTED_PATHS, censor: "[redacted]" } };
+  if ((format ?? (process.stdout.isTTY ? "pretty" : "json")) === "json") return pino(options);
+  // In this thread and synchronous, so the line before a process.exit is written.
+  return pino(options, pretty({ sync: true, colorize: process.stdout.isTTY === true }));
 }

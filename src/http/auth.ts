@@ -44,9 +44,14 @@ async function fromJwt(token: string, secret: string): Promise<Principal> {
   }
 }
 
-async function fromApiKey(db: DataSource, key: string): Promise<Principal> {
+/** An API key sent as a bearer token is refused with how keys are sent, as the caller may be setting one up. */
+const BEARER_KEY_NOT_VALID = "the API key is not valid (revoked or mistyped); send it as X-API-Key: oc_… or Authorization: Bearer oc_…";
+const NOT_A_JWT = "the bearer token is neither a JWT nor an API key (oc_…); send an API key as X-API-Key: oc_…";
+const JWT_SHAPE = /^[\w-]+\.[\w-]+\.[\w-]*$/;
+
+async function fromApiKey(db: DataSource, key: string, notValid = "the API key is not valid"): Promise<Principal> {
   const record = await authenticateApiKey(db, key);
-  if (!record) throw new UnauthorizedError("the API key is not valid");
+  if (!record) throw new UnauthorizedError(notValid);
   const principal: Principal = { orgId: record.org_id, role: record.role, subject: `api_key:${record.id}` };
   if (record.agent_id) principal.agentId = record.agent_id;
   return principal;
@@ -60,7 +65,8 @@ export async function authenticate(request: FastifyRequest, options: AuthOptions
   if (typeof authorization === "string" && /^Bearer\s+\S+$/i.test(authorization)) {
     const token = authorization.replace(/^Bearer\s+/i, "");
     // Coding agents send their key as a bearer token; API keys and JWTs never look alike.
-    if (token.startsWith(API_KEY_PREFIX)) return fromApiKey(options.db, token);
+    if (token.startsWith(API_KEY_PREFIX)) return fromApiKey(options.db, token, BEARER_KEY_NOT_VALID);
+    if (!JWT_SHAPE.test(token)) throw new UnauthorizedError(NOT_A_JWT);
     if (!options.jwtSecret) throw new UnauthorizedError("bearer tokens are not enabled on this server (JWT_SECRET unset)");
     return fromJwt(token, options.jwtSecret);
   }

@@ -14,6 +14,7 @@ import { DEFAULT_ACCESS_TOKEN_TTL_SECONDS } from "./access-token.js";
 import { confineAgentKeys } from "./agent-keys.js";
 import { requirePrincipal } from "./auth.js";
 import { answerClientError, errorBody, handleError } from "./errors.js";
+import { logRefusals } from "./refusal-log.js";
 import { agentRoutes } from "./routes/agents.js";
 import { installationRoutes } from "./routes/installations.js";
 import { apiKeyRoutes } from "./routes/api-keys.js";
@@ -84,6 +85,8 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   app.setErrorHandler(handleError);
   // The API takes JSON only: any other body is a 415, as on the webhook endpoints.
   app.removeContentTypeParser("text/plain");
+  // Before any route is registered, so that every route's refusals are logged.
+  logRefusals(app);
   // A keep-alive connection whose request was in flight at close would hold close() for the keep-alive timeout.
   let closing = false;
   app.addHook("preClose", async () => {

@@ -150,6 +150,22 @@ describe("bearer tokens on /api/v1 routes", () => {
     expect(res.json().error.message).toBe("refresh tokens are not accepted here");
   });
 
+  it("refuse an API key that is not valid, sent as a bearer token, saying how keys are sent", async () => {
+    const res = await readOrg({ bearer: "oc_mistyped-or-revoked" });
+    expect(res.statusCode).toBe(401);
+    expect(res.json().error.message).toBe("the API key is not valid (revoked or mistyped); send it as X-API-Key: oc_… or Authorization: Bearer oc_…");
+  });
+
+  it.each(["a-key-without-its-prefix", "only.two"])("refuse %j, neither a JWT nor an API key, pointing at X-API-Key", async (token) => {
+    const res = await readOrg({ bearer: token });
+    expect(res.statusCode).toBe(401);
+    expect(res.json().error.message).toBe("the bearer token is neither a JWT nor an API key (oc_…); send an API key as X-API-Key: oc_…");
+  });
+
+  it("refuse a JWT-shaped token that does not verify as not valid, without a hint", async () => {
+    expect((await readOrg({ bearer: "aaa.bbb.ccc" })).json().error.message).toBe("the bearer token is not valid");
+  });
+
   it("scope the caller to the token's org_id: another org's objects are not found", async () => {
     const other = await createTenant(rt, "other-org");
     const token = await forge(goodClaims({ org_id: other.orgId }));
