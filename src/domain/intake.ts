@@ -5,6 +5,7 @@ import type { Webhook, WebhookConfig } from "../db/entities/webhook.js";
 import { sql } from "../db/sql.js";
 import { finishDelivery, type DeliveryOutcome } from "./deliveries.js";
 import { subscribes } from "./event-types.js";
+import { payloadProblem } from "./github-payloads.js";
 import type { IssueOrPullRequestPayload } from "./github-tasks.js";
 import { routeDelivery, type Route } from "./routing.js";
 
@@ -54,6 +55,11 @@ export function senderIsBot(payload: SenderPayload): boolean {
 
 export function ignored(reason: string, extra: Partial<DeliveryOutcome> = {}): DeliveryOutcome {
   return { status: "ignored", actionTaken: `ignored: ${reason}`, ...extra };
+}
+
+/** A payload that lacks what its handler reads fails at once: a retry would read the same payload. */
+function invalidPayload(problem: string, extra: Partial<DeliveryOutcome> = {}): DeliveryOutcome {
+  return { status: "failed", actionTaken: `invalid payload: ${problem}`, ...extra };
 }
 
 /** The webhook's config over the repository's settings; label priorities merge label by label. */
@@ -110,6 +116,8 @@ async function route(
   if (!subscribes(webhook.events, delivery.event_type)) {
     return ignored(`event ${delivery.event_type} is not in the webhook's events`, where);
   }
+  const problem = payloadProblem(delivery.event_type, payload);
+  if (problem) return invalidPayload(problem, where);
   // Read only for deliveries that get this far: ignored ones cost no GitHub call.
   const repository = installation ? await repositorySettings?.() : undefined;
   const settings = mergeSettings(webhook.config, repository);

@@ -1,6 +1,7 @@
 import type { Probot } from "probot";
 import type { DataSource } from "typeorm";
 import { finishAndTime, recordDeliveryError, startAttempt, type DeliveryTiming } from "../../domain/deliveries.js";
+import { payloadProblem } from "../../domain/github-payloads.js";
 import { rateLimitDelayMs } from "../../github/rate-limit.js";
 import type { Logger } from "../../log.js";
 import type { Metrics } from "../../metrics.js";
@@ -29,7 +30,10 @@ function rateLimitWait(error: unknown): number | undefined {
   return waits.length > 0 ? Math.max(...waits) : undefined;
 }
 
-/** Hands a stored delivery to the Probot app; a delivery no handler finished is `ignored`. */
+/**
+ * Hands a stored delivery to the Probot app; a delivery no handler finished is `ignored`. A handler that
+ * returns `failed` (a payload without what it needs) ends the delivery at once: only thrown errors are retried.
+ */
 export function processDelivery(deps: ProcessDeliveryDeps): JobHandler<"process-delivery"> {
   return async ({ deliveryId }, job) => {
     // A delivery already finished (a job queued twice, a redelivery's leftover) is not tried again.
@@ -53,8 +57,16 @@ export function processDelivery(deps: ProcessDeliveryDeps): JobHandler<"process-
       }
       throw error;
     }
-    observe(deps, await finishAndTime(deps.db, delivery.id, { status: "ignored", actionTaken: `ignored: no action for ${delivery.event_type}` }));
+    const done = await finishAndTime(deps.db, delivery.id, { status: "ignored", actionTaken: `ignored: no action for ${delivery.event_type}` });
+    observe(deps, done);
+    if (done?.status === "failed") warnInvalidPayload(deps, delivery.id, delivery.event_type, delivery.payload);
   };
+}
+
+/** One line per delivery refused for its payload, naming the field; the payload itself never reaches the log. */
+function warnInvalidPayload(deps: ProcessDeliveryDeps, deliveryId: string, eventType: string, payload: unknown): void {
+  const problem = payloadProblem(eventType, payload);
+  if (problem) deps.log.warn({ delivery_id: deliveryId, event_type: eventType, problem }, "delivery failed: invalid payload");
 }
 
 /** Counts a delivery that reached its final status, with the time it took. */
