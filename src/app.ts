@@ -4,7 +4,7 @@ import type { DataSource } from "typeorm";
 import { z } from "zod";
 import { TASK_PRIORITIES } from "./db/entities/task.js";
 import { openTask, syncIssueContent, syncIssueState, syncPullRequestClosed } from "./domain/github-intake.js";
-import { handleIssueComment, handleReview, type RepositoryPermission } from "./domain/conversation.js";
+import { handleIssueComment, handleReview, type PermissionOf, type RepositoryPermission } from "./domain/conversation.js";
 import { handleDelivery, type IntakeDecision, type RepositorySettings } from "./domain/intake.js";
 import { applyInstallationEvent } from "./domain/installations.js";
 import { collaboratorPermission, PERMISSION_TTL_MS } from "./github/collaborator-permission.js";
@@ -79,14 +79,15 @@ export function entourageApp(deps: AppDeps): ApplicationFunction {
         await handleDelivery(deps.db, context.id, decide, () => settingsOf(context));
       });
     }
+    // The payload is read inside the decisions: route() has checked it by then (src/domain/github-payloads.ts).
     app.on("issue_comment.created", async (context) => {
-      const permissionOf = collaboratorPermission(permissions, context.octokit, context.payload.repository.full_name);
+      const permissionOf: PermissionOf = (login) => collaboratorPermission(permissions, context.octokit, context.payload.repository.full_name)(login);
       await handleDelivery(deps.db, context.id, (intake) => handleIssueComment(intake, permissionOf), () => settingsOf(context));
     });
     app.on("pull_request_review.submitted", async (context) => {
-      const { repository, pull_request: pr, review } = context.payload;
-      const [owner, repo] = repository.full_name.split("/") as [string, string];
       const lineComments = async () => {
+        const { repository, pull_request: pr, review } = context.payload;
+        const [owner, repo] = repository.full_name.split("/") as [string, string];
         const comments = await context.octokit.paginate(context.octokit.rest.pulls.listCommentsForReview, { owner, repo, pull_number: pr.number, review_id: review.id, per_page: 100 });
         return comments.map((c) => ({ path: c.path, line: c.line ?? c.original_line ?? null, body: c.body }));
       };
