@@ -101,3 +101,17 @@ export async function releaseAgent(db: Queryable, agentId: string): Promise<void
   const agent = released.rows[0];
   if (agent) await scheduleJob(db, "assign", { teamId: agent.team_id });
 }
+
+/**
+ * Whether the team still has an idle agent and a waiting task, read without locks: a pair that assignOne
+ * skipped because another transaction held the task (or the agent) at that moment.
+ */
+export async function pairLeft(db: Queryable, teamId: string): Promise<boolean> {
+  const result = await sql<{ left: boolean }>(
+    db,
+    `SELECT EXISTS (SELECT 1 FROM agents WHERE team_id = $1 AND status = 'idle')
+        AND EXISTS (SELECT 1 FROM tasks WHERE team_id = $1 AND status = 'todo' AND assignee_id IS NULL AND auto_assign) AS left`,
+    [teamId],
+  );
+  return result.rows[0]!.left;
+}

@@ -11,7 +11,8 @@ const text = z.string(expected("a string"));
 const textOrNull = z.string(expected("a string or null")).nullable().optional();
 
 const repository = object({
-  full_name: z.string(expected("owner/name")).regex(/^[^/\s]+\/[^/\s]+$/, expected("owner/name")),
+  // Any name a custom integration sends is kept as it is (stored verbatim, matched exactly); only its absence is refused.
+  full_name: z.string(expected("owner/name")).min(1, expected("owner/name")),
   clone_url: text.optional(),
   default_branch: text.optional(),
 });

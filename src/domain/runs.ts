@@ -198,11 +198,18 @@ function judgeRun(task: Task, agentId: string, report: RunReport): { outcome: Ru
 
 /** The runner's report of a run that opened no pull request; a run already ended is answered as it is. */
 export async function finishRun(db: DataSource, orgId: string, agentId: string, runId: string, report: RunReport, settings: RunSettings): Promise<TaskRun> {
+  const seen = (await sql<TaskRun>(db, "SELECT * FROM task_runs WHERE id = $1 AND org_id = $2 AND agent_id = $3", [runId, orgId, agentId])).rows[0];
+  if (!seen) throw new NotFoundError(`run ${runId}`);
+  if (seen.outcome !== "running") return seen;
   return db.transaction(async (manager) => {
-    const unlocked = await lockRunOfAgent(manager, orgId, agentId, runId);
-    const task = await lockTask(manager, orgId, unlocked.task_id);
+    // The task first, then its run: the order every other change of a run takes.
+    const task = await lockTask(manager, orgId, seen.task_id);
     const run = await lockRunOfAgent(manager, orgId, agentId, runId);
-    if (run.outcome !== "running") return run;
+    if (run.outcome !== "running") {
+      // Another call ended it while this one waited for the task, which assignment skips while it is locked: ask again.
+      if (task.status === "todo" && task.assignee_id === null && task.auto_assign) await scheduleJob(manager, "assign", { teamId: task.team_id });
+      return run;
+    }
     const { outcome, reason } = judgeRun(task, agentId, report);
     const ended = await endRun(manager, task, run, outcome, reason, report);
     if (FAILED_OUTCOMES.includes(outcome)) await afterFailedRun(manager, task, ended, settings);

@@ -59,7 +59,7 @@ describe("payloadProblem: the first missing or wrong field is named", () => {
     ["issue.number a fraction", (p) => (p.issue.number = 4.2), "issue.number: expected a positive integer"],
     ["no issue", (p) => delete p.issue, "issue: expected an object"],
     ["no repository", (p) => delete p.repository, "repository: expected an object"],
-    ["repository.full_name without owner", (p) => (p.repository.full_name = "web"), "repository.full_name: expected owner/name"],
+    ["repository.full_name empty", (p) => (p.repository.full_name = ""), "repository.full_name: expected owner/name"],
     ["repository.clone_url a number", (p) => (p.repository.clone_url = 1), "repository.clone_url: expected a string"],
     ["no issue.title", (p) => delete p.issue.title, "issue.title: expected a string"],
     ["issue.body a number", (p) => (p.issue.body = 1), "issue.body: expected a string or null"],
