@@ -161,6 +161,7 @@ async function startWorkers(config: Config, log: Logger, parts: Parts): Promise<
     recoverEveryMs: config.app ? config.recoverIntervalMs : undefined,
     runs: config.runs,
   });
+  if (queue.kind === "memory") await sweeper.recoverAfterRestart();
   sweeper.start();
   return { probot, sweeper };
 }

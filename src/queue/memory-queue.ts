@@ -92,7 +92,7 @@ export class MemoryQueue implements JobQueue {
     return true;
   }
 
-  /** Drops the jobs not started (they live only in this process) and waits up to timeoutMs for running ones. */
+  /** Lets go of the jobs not started (the next start queues them again) and waits up to timeoutMs for running ones. */
   async close(timeoutMs = 10_000): Promise<void> {
     if (!this.closed) {
       this.closed = true;
@@ -105,7 +105,8 @@ export class MemoryQueue implements JobQueue {
         lane.delayed.clear();
         lane.waiting = [];
       }
-      if (dropped > 0) this.options.log?.warn({ dropped }, "in-process queue closed with jobs not run");
+      // The outbox and the deliveries' status keep them: the next start queues them again (Sweeper.recoverAfterRestart).
+      if (dropped > 0) this.options.log?.info({ jobs: dropped }, "in-process queue closed with jobs not run yet: the next start runs them");
     }
     if (this.running.size === 0) return;
     let timer: NodeJS.Timeout | undefined;

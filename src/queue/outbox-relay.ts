@@ -99,6 +99,30 @@ export class OutboxRelay {
     return overdue.rows.length;
   }
 
+  /**
+   * A fresh in-process queue holds nothing: every job the outbox handed to the queue of an earlier process and
+   * that never finished is handed over again now, with what is left of its delay. Only for the in-process queue,
+   * whose jobs die with their process (Redis keeps BullMQ's).
+   */
+  async requeueAfterRestart(): Promise<number> {
+    let requeued = 0;
+    let after: { created_at: Date; id: string } | undefined;
+    for (;;) {
+      const rows = await sql<OutboxRow & { remaining_ms: number }>(
+        this.db,
+        `SELECT *, GREATEST(0, ceil(EXTRACT(EPOCH FROM (enqueued_at + delay_ms * interval '1 millisecond' - now())) * 1000))::integer AS remaining_ms
+           FROM job_outbox
+          WHERE finished_at IS NULL AND enqueued_at IS NOT NULL AND ($1::timestamptz IS NULL OR (created_at, id) > ($1, $2::uuid))
+          ORDER BY created_at, id LIMIT $3`,
+        [after?.created_at ?? null, after?.id ?? null, BATCH],
+      );
+      await this.queueRows(rows.rows.map((row) => ({ ...row, delay_ms: row.remaining_ms })), true);
+      requeued += rows.rows.length;
+      if (rows.rows.length < BATCH) return requeued;
+      after = rows.rows.at(-1)!;
+    }
+  }
+
   /** One addBulk per job name; `withDelay` false queues every row to run now. */
   private async queueRows(rows: OutboxRow[], withDelay: boolean): Promise<void> {
     const byName = new Map<JobName, OutboxRow[]>();

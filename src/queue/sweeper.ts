@@ -49,6 +49,16 @@ export class Sweeper {
     await this.running;
   }
 
+  /**
+   * After a start on the in-process queue: what the last process left (jobs not run, deliveries still
+   * `received`) is queued at once rather than after STALE_DELIVERY_MS, since no other process can hold it.
+   */
+  async recoverAfterRestart(): Promise<void> {
+    const jobs = await this.options.relay.requeueAfterRestart();
+    const deliveries = await this.queueReceivedDeliveries(0);
+    if (jobs + deliveries > 0) this.options.log.info({ jobs, deliveries }, "queued again what the last run left unfinished");
+  }
+
   async sweep(): Promise<void> {
     const { relay, log, staleAfterMs } = this.options;
     if (this.options.runs) {
@@ -68,20 +78,25 @@ export class Sweeper {
       // One job id per period: every worker asks, the queue keeps one.
       await this.options.queue.add("recover-deliveries", {}, { jobId: `recover-deliveries-${Math.floor(Date.now() / every)}` });
     }
+    const stale = await this.queueReceivedDeliveries(this.options.staleAfterMs);
+    if (stale > 0) this.options.log.info({ deliveries: stale }, "queued deliveries left in received");
+  }
+
+  /** Queues again the deliveries still `received` `staleAfterMs` after they arrived; how many. */
+  private async queueReceivedDeliveries(staleAfterMs: number): Promise<number> {
     const stale = await sql<{ id: string }>(
       this.options.db,
       `SELECT id FROM webhook_deliveries WHERE status = 'received' AND created_at < now() - ($1 * interval '1 millisecond')
         ORDER BY created_at LIMIT 500`,
-      [this.options.staleAfterMs],
+      [staleAfterMs],
     );
-    if (stale.rows.length > 0) {
-      // A job id of its own per minute: the original job may be kept as failed in Redis, and processing twice is harmless.
-      const minute = Math.floor(Date.now() / 60_000);
-      await this.options.queue.addBulk("process-delivery", stale.rows.map((row) => ({
-        payload: { deliveryId: row.id },
-        options: { jobId: `delivery-${row.id}-s${minute}` },
-      })));
-      this.options.log.info({ deliveries: stale.rows.length }, "queued deliveries left in received");
-    }
+    if (stale.rows.length === 0) return 0;
+    // A job id of its own per minute: the original job may be kept as failed in Redis, and processing twice is harmless.
+    const minute = Math.floor(Date.now() / 60_000);
+    await this.options.queue.addBulk("process-delivery", stale.rows.map((row) => ({
+      payload: { deliveryId: row.id },
+      options: { jobId: `delivery-${row.id}-s${minute}` },
+    })));
+    return stale.rows.length;
   }
 }

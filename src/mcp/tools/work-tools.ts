@@ -7,6 +7,7 @@ import { createSubtasks, type SubtaskInput } from "../../domain/subtasks.js";
 import { moveTask } from "../../domain/task-moves.js";
 import { reportProgress } from "../../domain/task-progress.js";
 import type { DataSource } from "typeorm";
+import { taskDescription } from "../../http/task-fields.js";
 import { taskLine } from "../results.js";
 import { defineTool } from "../tool.js";
 import { taskId } from "./read-tools.js";
@@ -73,7 +74,7 @@ const dependency = z.union([z.number().int().min(0).max(2_147_483_647), z.string
 
 const subtask = z.object({
   title: text(500),
-  description: z.string().max(65_536).refine((v) => !v.includes("\u0000"), "must not contain NUL characters").optional(),
+  description: taskDescription.optional(),
   priority: z.enum(TASK_PRIORITIES).optional(),
   assignee: z.string().min(1).max(200).optional(),
   depends_on: z.array(dependency).max(100).optional(),
