@@ -32,6 +32,7 @@ import { outboundWebhookRoutes } from "./routes/outbound-webhooks.js";
 import { urlGuard, type UrlGuard } from "../outbound/url-guard.js";
 import { mcpRoutes } from "../mcp/route.js";
 import type { OriginPolicy } from "../mcp/request-origin.js";
+import { describeApi } from "./openapi.js";
 import { runRoutes, type RunRouteOptions } from "./routes/runs.js";
 
 /** The app's defaults for agent runs, for a server built without a configuration (tests). */
@@ -119,6 +120,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
       security: [{ apiKey: [] }, { bearer: [] }],
     },
     transform: jsonSchemaTransform,
+    transformObject: describeApi,
   });
   await app.register(fastifySwaggerUi, { routePrefix: "/api/docs" });
   app.get("/api/openapi.json", { schema: { hide: true } }, async () => app.swagger());

@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "@jest/globals";
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { sql } from "../../src/db/sql.js";
@@ -172,6 +172,8 @@ describe("npm run agent with a scripted coding agent", () => {
     const tokens = github.tokens.filter((t) => t.installation_id === c.installationId).map((t) => t.token);
     expect(tokens.length).toBeGreaterThan(0);
     const workdir = path.join(root, "work-runner-whole");
+    // The runner removes the run's folder (prompt, MCP configuration, askpass script) once it has reported.
+    await waitFor(async () => !existsSync(path.join(workdir, ".runs", run.id)), 10_000, "the run's folder to be removed");
     const files = filesUnder(workdir);
     expect(files.some((file) => file.endsWith(`FIXED-${id}.md`))).toBe(true);
     const written = files.map((file) => readFileSync(file, "latin1")).join("\n");
