@@ -13,8 +13,10 @@ const STATUS_CHANGES = new Set([
  * What a task change shows on GitHub: the status comment of the task (and of its parent, which lists its
  * sub-tasks) edited, and the App's 👀 on the issue when an agent acknowledges it. Tasks from elsewhere show nothing.
  */
-export async function noticeOnGitHub(db: Queryable, task: Pick<Task, "id">, type: string): Promise<void> {
+export async function noticeOnGitHub(db: Queryable, task: Pick<Task, "id"> & Partial<Pick<Task, "parent_id">>, type: string): Promise<void> {
   if (!STATUS_CHANGES.has(type) && type !== "task.acknowledged") return;
+  // A new task shows only in its parent's comment: most have none.
+  if (type === "task.created" && task.parent_id === null) return;
   const row = (await sql<{ has_source: boolean; parent_id: number | null; parent_has_source: boolean | null }>(
     db,
     `SELECT t.source IS NOT NULL AS has_source, t.parent_id, p.source IS NOT NULL AS parent_has_source

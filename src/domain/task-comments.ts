@@ -59,10 +59,14 @@ export async function planTaskComment(db: Queryable, task: Task, kind: CommentKi
 
 /** The status comment's view of the task as it is now: assignee, running run, pull request, sub-tasks. */
 async function statusView(db: Queryable, task: Task) {
-  const agent = task.assignee_id ? (await sql<{ name: string }>(db, "SELECT name FROM agents WHERE id = $1", [task.assignee_id])).rows[0] : undefined;
-  const running = (await sql(db, "SELECT 1 FROM task_runs WHERE task_id = $1 AND outcome = 'running'", [task.id])).rows.length > 0;
-  const subtasks = await sql<{ id: number; title: string; status: string }>(db, "SELECT id, title, status FROM tasks WHERE parent_id = $1 ORDER BY id", [task.id]);
-  return { ...task, assignee: agent?.name ?? null, running, subtasks: subtasks.rows };
+  const row = (await sql<{ assignee: string | null; running: boolean; subtasks: { id: number; title: string; status: string }[] }>(
+    db,
+    `SELECT (SELECT name FROM agents WHERE id = $2) AS assignee,
+            EXISTS (SELECT 1 FROM task_runs WHERE task_id = $1 AND outcome = 'running') AS running,
+            COALESCE((SELECT json_agg(json_build_object('id', id, 'title', title, 'status', status) ORDER BY id) FROM tasks WHERE parent_id = $1), '[]'::json) AS subtasks`,
+    [task.id, task.assignee_id],
+  )).rows[0]!;
+  return { ...task, ...row };
 }
 
 /**

@@ -51,12 +51,12 @@ export function postTaskComment(deps: CommentDeps): JobHandler<"github-comment">
         if (!(await markCommentPosting(db, comment.id))) throw new RetryLaterError(2000, "another worker is posting this comment");
         const body = await renderTaskComment(db, taskId, kind, ref, text);
         const created = await thread.createComment(body);
-        commentId = created.id;
         await recordCommentPosted(db, comment.id, body, created);
+        // A change made while it was posted asked for a job of its own, which edits it in (and waits while this one posts).
+      } else {
+        const postedId = commentId;
+        await editTaskComment(db, { id: comment.id, taskId, kind, ref, text }, (body) => thread.updateComment(postedId, body));
       }
-      // A change made meanwhile (an assignment) is edited in.
-      const postedId = commentId;
-      await editTaskComment(db, { id: comment.id, taskId, kind, ref, text }, (body) => thread.updateComment(postedId, body));
       if (plan.closeIssue) await thread.close();
     } catch (error) {
       if (error instanceof RetryLaterError) throw error;
