@@ -37,7 +37,9 @@ export interface StatusView {
 function stateLine(task: StatusView): string {
   if (task.status === "done") return "resolved";
   if (task.status === "cancelled" || task.status === "archived") return task.status;
-  if (task.needs_human) return `the agent could not finish (${task.failed_runs ?? 0} failed runs): waiting for a person`;
+  if (task.needs_human) {
+    return task.failed_runs ? `the agent could not finish (${task.failed_runs} failed runs): waiting for a person` : "waiting for a person (`/entourage retry` sends it back to an agent)";
+  }
   if (task.waiting_for_human) return "waiting for your answer to the agent's question";
   if (task.pull_request && ["in_review", "in_approval", "merging"].includes(task.status)) return `pull request #${task.pull_request.number} opened, in review`;
   if (task.running) return "agent at work";

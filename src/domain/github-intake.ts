@@ -152,6 +152,8 @@ export const syncPullRequestClosed: IntakeDecision = async (context) => {
   const pr = context.payload.pull_request as unknown as { number: number; merged?: boolean; body?: string | null };
   const own = await sourceTask(context);
   if (!pr.merged) {
+    const rejected = await agentTaskOfPullRequest(context, pr.number, linkedReferences(pr.body).tasks);
+    if (rejected) return done("task_pull_request_closed", await pullRequestClosedUnmerged(context, rejected, pr.number));
     if (!own || FINISHED.includes(own.status)) return own ? done("task_unchanged", own) : ignored(`no task for pull_request #${pr.number}`);
     return done("task_cancelled", await moveLockedTask(context.manager, own, "cancelled", SYSTEM_ACTOR, { system: true }));
   }
@@ -173,3 +175,30 @@ export const syncPullRequestClosed: IntakeDecision = async (context) => {
   if (completed.length === 0) return ignored(`pull_request #${pr.number} links no open task`);
   return { status: "processed", actionTaken: `tasks_done:${completed.join(",")}`, taskId: completed[0]! };
 };
+
+/** The open task whose agent's run opened this pull request (its trailer names the task, which records the number). */
+async function agentTaskOfPullRequest(context: IntakeContext, number: number, named: number[]): Promise<Task | undefined> {
+  if (named.length === 0) return undefined;
+  const result = await sql<Task>(
+    context.manager,
+    `SELECT * FROM tasks WHERE org_id = $1 AND id = ANY($2::integer[]) AND (pull_request->>'number')::integer = $3
+        AND status <> ALL($4::text[]) ORDER BY id LIMIT 1 FOR UPDATE`,
+    [context.webhook.org_id, named, number, FINISHED],
+  );
+  return result.rows[0];
+}
+
+/**
+ * A person closed the agent's pull request without merging it: the task waits for a person (needs_human),
+ * without its agent and without the pull request, so that a retry opens a new one from the same branch.
+ */
+async function pullRequestClosedUnmerged(context: IntakeContext, task: Task, number: number): Promise<Task> {
+  const moved = task.status === "todo" ? task : await moveLockedTask(context.manager, task, "todo", SYSTEM_ACTOR, { system: true, note: `pull request #${number} closed without merging` });
+  const waiting = (await sql<Task>(
+    context.manager,
+    "UPDATE tasks SET pull_request = NULL, needs_human = true, auto_assign = false, updated_at = now() WHERE id = $1 RETURNING *",
+    [moved.id],
+  )).rows[0]!;
+  await recordTaskEvent(context.manager, waiting, { type: "task.pull_request_closed", actor: webhookActor(context), data: { number, merged: false } });
+  return unassignTask(context.manager, waiting, SYSTEM_ACTOR);
+}

@@ -6,7 +6,7 @@ import { scheduleJob } from "./outbox.js";
 /** Changes the status comment shows: its issue's comment is edited after each (an edit notifies no one). */
 const STATUS_CHANGES = new Set([
   "task.created", "task.assigned", "task.unassigned", "task.status_changed", "task.updated", "task.run_started", "task.run_finished",
-  "task.pull_request_opened", "task.needs_human", "task.retried", "task.question_asked", "task.answered",
+  "task.pull_request_opened", "task.pull_request_closed", "task.needs_human", "task.retried", "task.question_asked", "task.answered",
 ]);
 
 /**

@@ -140,6 +140,26 @@ describe("an agent's run, from claim to pull request", () => {
   });
 });
 
+describe("a pull request closed without merging", () => {
+  it("sends the task back to a person: todo, needs_human, without its agent or the pull request, until retried", async () => {
+    const org = await shop(["eng-1"]);
+    const key = org.keys["eng-1"]!;
+    const id = await openIssue(org, 12);
+    await dispatchedTo(id, org.agents["eng-1"]!);
+    const { run } = (await claim(key)).body;
+    const pr = (await call(key, "POST", `/api/v1/tasks/${id}/pull-request`, { branch: `entourage/task-${id}`, run_id: run.id })).body;
+    const body = github.pullRequests.find((p) => p.number === pr.number)!.body;
+    const closed = await deliverToApp(rt, "pull_request", pullRequestClosed({ owner: org.owner, repo: "app", number: pr.number, installationId: org.installationId, body, merged: false }));
+    expect(closed.action_taken).toBe(`task_pull_request_closed:${id}`);
+    expect(await task(id)).toMatchObject({ status: "todo", needs_human: true, assignee_id: null, auto_assign: false, pull_request: null });
+    const agent = (await sql<{ status: string }>(rt.database.dataSource, "SELECT status FROM agents WHERE id = $1", [org.agents["eng-1"]])).rows[0]!;
+    expect(agent.status).toBe("idle");
+    await waitFor(async () => github.comments.find((c) => c.repository === `${org.owner}/app` && c.issue_number === 12 && c.body.includes("waiting for a person (`/entourage retry`")), 20_000, "the status comment");
+    expect((await org.api.post(`/api/v1/tasks/${id}/retry`)).body).toMatchObject({ needs_human: false, auto_assign: true });
+    await dispatchedTo(id, org.agents["eng-1"]!);
+  });
+});
+
 describe("failed runs", () => {
   it("dispatches the task again after a failure; after the last one it waits for a person, with one comment, until retried", async () => {
     const org = await shop(["eng-1"]);
