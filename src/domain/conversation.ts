@@ -1,9 +1,8 @@
 import type { DataSource, EntityManager } from "typeorm";
 import { v7 as uuid7 } from "uuid";
-import type { Agent } from "../db/entities/agent.js";
 import { TASK_PRIORITIES, type Task, type TaskPriority } from "../db/entities/task.js";
 import { sql } from "../db/sql.js";
-import { taskInScope, type AgentScope } from "./agent-scope.js";
+import { taskInScope, teamAgentNamed, type AgentScope } from "./agent-scope.js";
 import { sendAgentMessage } from "./agent-messages.js";
 import { giveTask } from "./assignment.js";
 import type { DeliveryOutcome } from "./deliveries.js";
@@ -118,10 +117,6 @@ async function react(manager: EntityManager, task: Task, commentId: number): Pro
   await scheduleJob(manager, "github-reaction", { taskId: task.id, content: "+1", commentId }, { jobId: `reaction-comment-${commentId}-+1` });
 }
 
-async function agentOfTeam(manager: EntityManager, task: Task, name: string): Promise<Agent | undefined> {
-  return (await sql<Agent>(manager, "SELECT * FROM agents WHERE team_id = $1 AND lower(name) = lower($2)", [task.team_id, name])).rows[0];
-}
-
 /** Carries out a command of a person with write access; a refusal (an illegal move, an unknown agent) is its reply. */
 async function runCommand(manager: EntityManager, task: Task, command: Command, login: string, commentId: number): Promise<{ done: string } | { refused: string }> {
   const actor = githubUser(login);
@@ -140,11 +135,8 @@ async function runCommand(manager: EntityManager, task: Task, command: Command, 
       return { done: "priority" };
     }
     case "assign": {
-      const agent = await agentOfTeam(manager, task, command.agent);
-      if (!agent) {
-        const names = (await sql<{ name: string }>(manager, "SELECT name FROM agents WHERE team_id = $1 ORDER BY name", [task.team_id])).rows.map((r) => r.name);
-        return { refused: `No agent named ${command.agent} in this task's team; its agents: ${names.join(", ") || "none"}.` };
-      }
+      // An unknown name is refused with the team's agent names, as the MCP tools refuse it.
+      const agent = await teamAgentNamed(manager, { orgId: task.org_id, teamId: task.team_id }, command.agent);
       if (FINISHED.includes(task.status)) return { refused: `Task #${task.id} is ${task.status}; reopen the issue first.` };
       await sql(manager, "UPDATE tasks SET auto_assign = false WHERE id = $1", [task.id]);
       await giveTask(manager, task, agent, actor);

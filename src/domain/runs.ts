@@ -36,13 +36,16 @@ function agentActor(agentId: string): Actor {
   return { type: "agent", id: agentId };
 }
 
+/** A task of agent $2 in organization $1 that a runner may start a run of: dispatched, open for work, waiting on no person. */
+const CLAIMABLE = `org_id = $1 AND assignee_id = $2 AND dispatched_at IS NOT NULL AND status IN ('todo', 'in_progress')
+  AND NOT needs_human AND NOT waiting_for_human`;
+
 /** The task dispatched to the agent that a runner should work on now, locked; the most urgent first. */
 async function lockDispatchedTask(manager: EntityManager, orgId: string, agentId: string): Promise<Task | undefined> {
   const result = await sql<Task>(
     manager,
     `SELECT * FROM tasks
-      WHERE org_id = $1 AND assignee_id = $2 AND dispatched_at IS NOT NULL AND status IN ('todo', 'in_progress') AND NOT needs_human
-        AND NOT waiting_for_human
+      WHERE ${CLAIMABLE}
       ORDER BY array_position($3::text[], priority), dispatched_at, id
       LIMIT 1
       FOR UPDATE`,
@@ -140,7 +143,7 @@ export async function claimRun(db: DataSource, orgId: string, agentId: string, s
 export async function hasDispatchedWork(db: Queryable, orgId: string, agentId: string): Promise<boolean> {
   const result = await sql(
     db,
-    "SELECT 1 FROM tasks WHERE org_id = $1 AND assignee_id = $2 AND dispatched_at IS NOT NULL AND status IN ('todo', 'in_progress') AND NOT needs_human AND NOT waiting_for_human LIMIT 1",
+    `SELECT 1 FROM tasks WHERE ${CLAIMABLE} LIMIT 1`,
     [orgId, agentId],
   );
   return result.rows.length > 0;
@@ -205,11 +208,8 @@ export async function finishRun(db: DataSource, orgId: string, agentId: string, 
     // The task first, then its run: the order every other change of a run takes.
     const task = await lockTask(manager, orgId, seen.task_id);
     const run = await lockRunOfAgent(manager, orgId, agentId, runId);
-    if (run.outcome !== "running") {
-      // Another call ended it while this one waited for the task, which assignment skips while it is locked: ask again.
-      if (task.status === "todo" && task.assignee_id === null && task.auto_assign) await scheduleJob(manager, "assign", { teamId: task.team_id });
-      return run;
-    }
+    // Another call ended it while this one waited for the task (the assign job looks again at a task it found locked).
+    if (run.outcome !== "running") return run;
     const { outcome, reason } = judgeRun(task, agentId, report);
     const ended = await endRun(manager, task, run, outcome, reason, report);
     if (FAILED_OUTCOMES.includes(outcome)) await afterFailedRun(manager, task, ended, settings);
