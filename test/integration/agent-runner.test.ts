@@ -233,10 +233,13 @@ describe("npm run agent with a scripted coding agent", () => {
     const marker = String(900_000 + Math.floor(Math.random() * 99_999));
     startRunner(c, "runner-timeout", { SCRIPTED_AGENT: "hang", SCRIPTED_AGENT_SLEEP_S: marker }, ["--timeout", "2"]);
     const id = await openIssue(c, 9, "Never ends");
+    const running = () => execFileSync("ps", ["-eo", "args"], { encoding: "utf8" }).includes(`sleep ${marker}`);
+    // The command's own child is there while it runs, so that its absence afterwards means something.
+    await waitFor(async () => running(), 10_000, "the command's child to run");
     const run = await runEnded(id, 1);
     expect(run).toMatchObject({ outcome: "timed_out", reason: "the command ran past the runner's time limit (AGENT_TIMEOUT_S)" });
     expect(run.log).toContain("still working");
-    await waitFor(async () => !execFileSync("ps", ["-eo", "args"], { encoding: "utf8" }).includes(`sleep ${marker}`), 10_000, "the command's child to be gone");
+    await waitFor(async () => !running(), 10_000, "the command's child to be gone");
     expect(await taskRow(id)).toMatchObject({ failed_runs: 1 });
   });
 

@@ -218,4 +218,22 @@ describe("a maintainer and an agent on one issue", () => {
     expect(comments(c, 60).filter((x) => x.body.startsWith(`@${READER}`))).toHaveLength(1);
     expect(github.calls.filter((line) => line === `POST /repos/${c.repository}/issues/comments/${done.commentId}/reactions`)).toHaveLength(1);
   });
+
+  it("/entourage assign gives the task to a named agent of its team, refuses an unknown name with the team's agents, and /entourage cancel cancels", async () => {
+    const c = await crew();
+    const other = (await c.api.post(`/api/v1/teams/${c.tenant.teamId}/agents`, { name: "reviewer", role: "reviewer" })).body.id as string;
+    const id = (await deliverToApp(rt, "issues", issueOpened({ owner: c.owner, repo: "app", number: 70, installationId: c.installationId }))).task_id!;
+    await settle();
+    expect((await comment(c, 70, MAINTAINER, "/entourage assign reviewer")).action_taken).toBe(`command_assign:${id}`);
+    expect(await task(id)).toMatchObject({ assignee_id: other, auto_assign: false });
+    const event = (await sql(rt.database.dataSource, "SELECT actor_id FROM task_events WHERE task_id = $1 AND type = 'task.assigned' ORDER BY created_at DESC LIMIT 1", [id])).rows[0]!;
+    expect(event.actor_id).toBe(`github:${MAINTAINER}`);
+    expect((await comment(c, 70, MAINTAINER, "/entourage assign nobody")).action_taken).toBe(`command_refused:${id}`);
+    expect((await comment(c, 70, MAINTAINER, "/entourage cancel")).action_taken).toBe(`command_cancel:${id}`);
+    await settle();
+    expect(await task(id)).toMatchObject({ status: "cancelled", assignee_id: other });
+    const reply = comments(c, 70).find((x) => x.body.startsWith(`@${MAINTAINER}`))!;
+    expect(reply.body.split("\n")[0]).toBe(`@${MAINTAINER} "nobody" is not an agent of this team; its agents: coder, reviewer.`);
+    expect(statusOf(c, 70)).toBe("**Status:** cancelled");
+  });
 });
