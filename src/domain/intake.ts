@@ -3,7 +3,7 @@ import type { Delivery } from "../db/entities/delivery.js";
 import type { Task, TaskPriority, TaskSource } from "../db/entities/task.js";
 import type { Webhook, WebhookConfig } from "../db/entities/webhook.js";
 import { sql } from "../db/sql.js";
-import { finishDelivery, type DeliveryOutcome } from "./deliveries.js";
+import { finishDelivery, type DeliveryOutcome, type FinishedOutcome } from "./deliveries.js";
 import { subscribes } from "./event-types.js";
 import { payloadProblem } from "./github-payloads.js";
 import type { IssueOrPullRequestPayload } from "./github-tasks.js";
@@ -87,7 +87,7 @@ export async function handleDelivery(
   deliveryId: string,
   decide: IntakeDecision,
   repositorySettings?: () => Promise<RepositorySettings | undefined>,
-): Promise<DeliveryOutcome> {
+): Promise<FinishedOutcome> {
   return db.transaction(async (manager) => {
     const locked = await sql<Delivery>(manager, "SELECT * FROM webhook_deliveries WHERE id = $1 FOR UPDATE", [deliveryId]);
     const delivery = locked.rows[0];
@@ -96,8 +96,7 @@ export async function handleDelivery(
       return { status: delivery.status as DeliveryOutcome["status"], actionTaken: delivery.action_taken, taskId: delivery.task_id };
     }
     const outcome = await route(manager, delivery, decide, repositorySettings);
-    await finishDelivery(manager, delivery.id, outcome);
-    return outcome;
+    return { ...outcome, timing: await finishDelivery(manager, delivery.id, outcome) };
   });
 }
 

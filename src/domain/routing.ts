@@ -74,6 +74,26 @@ async function loadWebhook(db: Queryable, id: string): Promise<Webhook | undefin
   return result.rows[0];
 }
 
+/** JSON of a row back to the row: its `*_at` timestamps as dates again. */
+function rowFromJson<T>(json: Record<string, unknown>): T {
+  const row: Record<string, unknown> = { ...json };
+  for (const [key, value] of Object.entries(row)) if (key.endsWith("_at") && typeof value === "string") row[key] = new Date(value);
+  return row as T;
+}
+
+/** The installation and its webhook row as they are, in one query: what nearly every App delivery finds. */
+async function knownInstallation(db: Queryable, githubId: number): Promise<{ installation: Installation; webhook: Webhook | null } | undefined> {
+  const result = await sql<{ installation: Record<string, unknown>; webhook: Record<string, unknown> | null }>(
+    db,
+    `SELECT to_jsonb(i) AS installation, to_jsonb(w) AS webhook
+       FROM installations i LEFT JOIN webhooks w ON w.installation_id = i.id
+      WHERE i.github_installation_id = $1`,
+    [githubId],
+  );
+  const row = result.rows[0];
+  return row && { installation: rowFromJson(row.installation), webhook: row.webhook && rowFromJson(row.webhook) };
+}
+
 /** Finds the webhook a delivery belongs to, or why it is ignored. */
 export async function routeDelivery(db: Queryable, delivery: Delivery): Promise<Routing> {
   // An App delivery keeps the webhook id found on its first run; a redelivery still routes by installation.
@@ -85,7 +105,8 @@ export async function routeDelivery(db: Queryable, delivery: Delivery): Promise<
   }
   const payload = delivery.payload as AppPayload;
   if (typeof payload.installation?.id !== "number") return { ignored: "no installation in the payload" };
-  const installation = await ensureInstallation(db, payload);
+  const known = await knownInstallation(db, payload.installation.id);
+  const installation = known?.installation ?? await ensureInstallation(db, payload);
   if (installation.deleted_at) return { ignored: `installation ${installation.github_installation_id} was deleted` };
   if (installation.suspended_at) return { ignored: `installation ${installation.github_installation_id} is suspended` };
   const orgId = await linkOrganization(db, installation);
@@ -96,7 +117,7 @@ export async function routeDelivery(db: Queryable, delivery: Delivery): Promise<
   if (repository && installation.repositories && !installation.repositories.includes(repository)) {
     return { ignored: `repository ${repository} is not covered by installation ${installation.github_installation_id}` };
   }
-  const webhook = await ensureInstallationWebhook(db, { ...installation, org_id: orgId }, orgId);
+  const webhook = known?.webhook ?? await ensureInstallationWebhook(db, { ...installation, org_id: orgId }, orgId);
   if (!webhook.active) return { ignored: "the installation's webhook is inactive" };
   return { route: { webhook, installation: { ...installation, org_id: orgId } } };
 }
