@@ -83,13 +83,13 @@ export function entourageApp(deps: AppDeps): ApplicationFunction {
   return (app) => {
     for (const [events, decide] of DECISIONS) {
       app.on([...events], async (context: ItemContext) => {
-        ended(context, await handleDelivery(deps.db, context.id, decide, () => settingsOf(context)));
+        ended(context, await handleDelivery(deps.db, context.id, decide, () => settingsOf(context), context.payload));
       });
     }
     // The payload is read inside the decisions: route() has checked it by then (src/domain/github-payloads.ts).
     app.on("issue_comment.created", async (context) => {
       const permissionOf: PermissionOf = (login) => collaboratorPermission(permissions, context.octokit, context.payload.repository.full_name)(login);
-      ended(context, await handleDelivery(deps.db, context.id, (intake) => handleIssueComment(intake, permissionOf), () => settingsOf(context)));
+      ended(context, await handleDelivery(deps.db, context.id, (intake) => handleIssueComment(intake, permissionOf), () => settingsOf(context), context.payload));
     });
     app.on("pull_request_review.submitted", async (context) => {
       const lineComments = async () => {
@@ -98,7 +98,7 @@ export function entourageApp(deps: AppDeps): ApplicationFunction {
         const comments = await context.octokit.paginate(context.octokit.rest.pulls.listCommentsForReview, { owner, repo, pull_number: pr.number, review_id: review.id, per_page: 100 });
         return comments.map((c) => ({ path: c.path, line: c.line ?? c.original_line ?? null, body: c.body }));
       };
-      ended(context, await handleDelivery(deps.db, context.id, (intake) => handleReview(intake, lineComments), () => settingsOf(context)));
+      ended(context, await handleDelivery(deps.db, context.id, (intake) => handleReview(intake, lineComments), () => settingsOf(context), context.payload));
     });
     app.on(["installation", "installation_repositories"], async (context) => {
       ended(context, await applyInstallationEvent(deps.db, context.id, async () => {

@@ -78,19 +78,31 @@ async function teamFor(manager: EntityManager, webhook: Webhook, settings: Repos
   return team.rows[0]?.id ?? null;
 }
 
+let columnsButPayload: string | undefined;
+
+/** Every column of webhook_deliveries but its payload, from the entity. */
+function deliveryColumnsButPayload(db: DataSource): string {
+  columnsButPayload ??= db.getMetadata("Delivery").columns.map((c) => c.databaseName).filter((name) => name !== "payload").join(", ");
+  return columnsButPayload;
+}
+
 /**
  * Runs one delivery through `decide` with the delivery row locked, so two workers holding the same
- * delivery take turns; the outcome is written in the same transaction as the work it describes.
+ * delivery take turns; the outcome is written in the same transaction as the work it describes. `payload`,
+ * when given, is the stored delivery's payload as the caller already holds it.
  */
 export async function handleDelivery(
   db: DataSource,
   deliveryId: string,
   decide: IntakeDecision,
   repositorySettings?: () => Promise<RepositorySettings | undefined>,
+  payload?: Record<string, unknown>,
 ): Promise<FinishedOutcome> {
   return db.transaction(async (manager) => {
-    const locked = await sql<Delivery>(manager, "SELECT * FROM webhook_deliveries WHERE id = $1 FOR UPDATE", [deliveryId]);
-    const delivery = locked.rows[0];
+    // The caller's copy of the payload (Probot's) spares reading it again: it never changes once stored.
+    const columns = payload ? deliveryColumnsButPayload(db) : "*";
+    const locked = await sql<Delivery>(manager, `SELECT ${columns} FROM webhook_deliveries WHERE id = $1 FOR UPDATE`, [deliveryId]);
+    const delivery = locked.rows[0] && (payload ? { ...locked.rows[0], payload } : locked.rows[0]);
     if (!delivery) throw new Error(`delivery ${deliveryId} does not exist`);
     if (delivery.status !== "received") {
       return { status: delivery.status as DeliveryOutcome["status"], actionTaken: delivery.action_taken, taskId: delivery.task_id };
