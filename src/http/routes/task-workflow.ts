@@ -68,6 +68,5 @@ export async function taskWorkflowRoutes(scope: FastifyInstance, opts: { db: Dat
 
   app.get("/api/v1/tasks/:id/events", {
     schema: { tags: ["tasks"], summary: "The audit trail of a task, newest first", params: taskParams, querystring: pageQuery, response: { 200: taskEvents } },
-  // The rows name the statuses from and to, as the answer does; listTaskEvents's type says from_status and to_status.
-  }, async (request) => listTaskEvents(db, request.principal.orgId, request.params.id, request.query) as Promise<unknown> as Promise<z.output<typeof taskEvents>>);
+  }, async (request) => listTaskEvents(db, request.principal.orgId, request.params.id, request.query));
 }
