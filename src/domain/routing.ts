@@ -94,18 +94,49 @@ async function knownInstallation(db: Queryable, githubId: number): Promise<{ ins
   return row && { installation: rowFromJson(row.installation), webhook: row.webhook && rowFromJson(row.webhook) };
 }
 
-/** Finds the webhook a delivery belongs to, or why it is ignored. */
-export async function routeDelivery(db: Queryable, delivery: Delivery): Promise<Routing> {
+/** The rows a delivery may route to, as they are now: read in the query that locks the delivery (see ROUTE_ROWS). */
+export interface RouteRows {
+  installation: Installation | null;
+  installationWebhook: Webhook | null;
+  ownWebhook: Webhook | null;
+}
+
+/** Select-list items and joins over webhook_deliveries `d` that read its RouteRows in the same query. */
+export const ROUTE_ROWS = {
+  select: "to_jsonb(route_i) AS route_installation, to_jsonb(route_iw) AS route_installation_webhook, to_jsonb(route_w) AS route_own_webhook",
+  joins: `LEFT JOIN installations route_i ON route_i.github_installation_id = d.github_installation_id
+          LEFT JOIN webhooks route_iw ON route_iw.installation_id = route_i.id
+          LEFT JOIN webhooks route_w ON route_w.id = d.webhook_id`,
+};
+
+/** The columns ROUTE_ROWS adds to a row. */
+export interface RouteRowsJson {
+  route_installation: Record<string, unknown> | null;
+  route_installation_webhook: Record<string, unknown> | null;
+  route_own_webhook: Record<string, unknown> | null;
+}
+
+/** Splits a row read with ROUTE_ROWS into the row itself and its RouteRows. */
+export function splitRouteRows<D>(row: D & RouteRowsJson): { row: D; rows: RouteRows } {
+  const { route_installation: installation, route_installation_webhook: installationWebhook, route_own_webhook: ownWebhook, ...rest } = row;
+  const parse = <R>(json: Record<string, unknown> | null) => (json ? rowFromJson<R>(json) : null);
+  return { row: rest as D, rows: { installation: parse(installation), installationWebhook: parse(installationWebhook), ownWebhook: parse(ownWebhook) } };
+}
+
+/** Finds the webhook a delivery belongs to, or why it is ignored; `rows`, when given, spare reading them again. */
+export async function routeDelivery(db: Queryable, delivery: Delivery, rows?: RouteRows): Promise<Routing> {
   // An App delivery keeps the webhook id found on its first run; a redelivery still routes by installation.
   if (delivery.receiver !== APP_RECEIVER && delivery.webhook_id) {
-    const webhook = await loadWebhook(db, delivery.webhook_id);
+    const webhook = rows ? rows.ownWebhook ?? undefined : await loadWebhook(db, delivery.webhook_id);
     if (!webhook || webhook.deleted_at) return { ignored: "the webhook was deleted" };
     if (!webhook.active) return { ignored: "the webhook is inactive" };
     return { route: { webhook, installation: null } };
   }
   const payload = delivery.payload as AppPayload;
   if (typeof payload.installation?.id !== "number") return { ignored: "no installation in the payload" };
-  const known = await knownInstallation(db, payload.installation.id);
+  const known = rows?.installation?.github_installation_id === payload.installation.id
+    ? { installation: rows.installation, webhook: rows.installationWebhook }
+    : await knownInstallation(db, payload.installation.id);
   const installation = known?.installation ?? await ensureInstallation(db, payload);
   if (installation.deleted_at) return { ignored: `installation ${installation.github_installation_id} was deleted` };
   if (installation.suspended_at) return { ignored: `installation ${installation.github_installation_id} is suspended` };
