@@ -33,7 +33,7 @@ export interface CrashRestartServices {
   /** Its Redis; the scenario restarts it halfway. */
   redis?: (children: ChildProcesses, logDir: string) => Promise<{ url: string; restart(): Promise<void> }>;
   /** The URL the app's processes get for the test's database (through a connection pooler, say). */
-  databaseUrl?: (children: ChildProcesses, database: TestDatabase) => Promise<string>;
+  databaseUrl?: (children: ChildProcesses, logDir: string, database: TestDatabase) => Promise<string>;
 }
 
 const OWNER = "chaos-corp";
@@ -86,7 +86,7 @@ export function describeCrashAndRestart(size: CrashRestartSize, services: CrashR
       bed = await openProcessBed("crash_restart");
       ({ logDir, children, github, database, pool } = bed);
       redis = services.redis ? await services.redis(children, logDir) : await startRedisServer(children);
-      const databaseUrl = services.databaseUrl ? await services.databaseUrl(children, database) : database.url;
+      const databaseUrl = services.databaseUrl ? await services.databaseUrl(children, logDir, database) : database.url;
       env = appProcessEnv({ databaseUrl, redisUrl: redis.url, queuePrefix: QUEUE_PREFIX }, {
         ...github.env,
         SWEEP_INTERVAL_MS: "500",
