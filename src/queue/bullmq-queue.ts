@@ -261,7 +261,7 @@ function isConnectionError(error: Error): boolean {
   const code = (error as NodeJS.ErrnoException).code;
   return (
     (typeof code === "string" && /^E[A-Z]+$/.test(code)) ||
-    /Connection is closed|Stream isn't writeable|ECONNREFUSED|ETIMEDOUT|MaxRetriesPerRequest|Failed to refresh slots cache|Cluster isn't ready|CLUSTERDOWN/.test(error.message)
+    /Connection is closed|Stream isn't writeable|ECONNREFUSED|ETIMEDOUT|MaxRetriesPerRequest|Failed to refresh slots cache|Cluster isn't ready|Cluster is ended|None of startup nodes|CLUSTERDOWN/.test(error.message)
   );
 }
 
