@@ -179,7 +179,7 @@ async function startWeb(config: Config, log: Logger, parts: Parts, options: Runt
   const server = await buildServer({
     db, box, queue, log, relay, metrics, outboundGuard: parts.outboundGuard,
     deliveries: new DeliveryBatcher(db, queue, log),
-    rateLimit: { max: config.rateLimitMax, windowMs: config.rateLimitWindowMs, redisUrl: config.redisUrl, prefix: config.queuePrefix },
+    rateLimit: { max: config.rateLimitMax, windowMs: config.rateLimitWindowMs, redisUrl: config.redisUrl, prefix: config.redisKeyPrefix },
     trustProxy: config.trustProxy,
     mcpOrigins: originPolicy({ bindHost: config.host, baseUrl: config.baseUrl, allowedHosts: config.mcpAllowedHosts, allowedOrigins: config.mcpAllowedOrigins }),
     appWebhookSecret: config.app?.webhookSecret,

@@ -34,7 +34,8 @@ export function isDatabaseUnavailable(error: unknown): boolean {
   const e = error as { message?: string };
   const code = pgErrorCode(error);
   if (code && CONNECTION_CODES.has(code)) return true;
-  return /Connection terminated|timeout exceeded when trying to connect|connect ECONNREFUSED|Driver not Connected/i.test(e?.message ?? "");
+  // The last three are PgBouncer's (SQLSTATE 08P01) while it cannot reach PostgreSQL or waits too long for a server connection.
+  return /Connection terminated|timeout exceeded when trying to connect|connect ECONNREFUSED|Driver not Connected|server login has been failing|server conn crashed|query_wait_timeout/i.test(e?.message ?? "");
 }
 
 function fastifyStatus(error: FastifyError, request: FastifyRequest): [number, string, string?] | undefined {
