@@ -58,6 +58,25 @@ export interface TaskFilters {
   repository?: string;
 }
 
+/** The organization's tasks, newest first, of one team when team_id is given. */
+export async function listTasks(db: Queryable, orgId: string, filters: TaskFilters & { team_id?: string }, page: PageRequest): Promise<Page<Task>> {
+  const where = ["org_id = $1"];
+  const params: unknown[] = [orgId];
+  const add = (clause: (n: number) => string, value: unknown) => {
+    params.push(value);
+    where.push(clause(params.length));
+  };
+  if (filters.team_id) add((n) => `team_id = $${n}`, filters.team_id);
+  if (filters.status) add((n) => `status = $${n}`, filters.status);
+  if (filters.priority) add((n) => `priority = $${n}`, filters.priority);
+  if (filters.tag) add((n) => `$${n} = ANY(tags)`, filters.tag);
+  if (filters.assignee_id) add((n) => `assignee_id = $${n}`, filters.assignee_id);
+  if (filters.repository) add((n) => `source->>'repository' = $${n}`, filters.repository);
+  const query = pageQuery({ select: "SELECT * FROM tasks", where, params }, page, "integer");
+  const result = await sql<Task>(db, query.text, query.params);
+  return toPage(result.rows, query.limit);
+}
+
 /** The team's tasks, newest first; 404 for a team that is not the organization's. */
 export async function listTeamTasks(
   db: Queryable,
@@ -67,20 +86,7 @@ export async function listTeamTasks(
   page: PageRequest,
 ): Promise<Page<Task>> {
   await assertTeamOfOrg(db, orgId, teamId);
-  const where = ["org_id = $1", "team_id = $2"];
-  const params: unknown[] = [orgId, teamId];
-  const add = (clause: (n: number) => string, value: unknown) => {
-    params.push(value);
-    where.push(clause(params.length));
-  };
-  if (filters.status) add((n) => `status = $${n}`, filters.status);
-  if (filters.priority) add((n) => `priority = $${n}`, filters.priority);
-  if (filters.tag) add((n) => `$${n} = ANY(tags)`, filters.tag);
-  if (filters.assignee_id) add((n) => `assignee_id = $${n}`, filters.assignee_id);
-  if (filters.repository) add((n) => `source->>'repository' = $${n}`, filters.repository);
-  const query = pageQuery({ select: "SELECT * FROM tasks", where, params }, page, "integer");
-  const result = await sql<Task>(db, query.text, query.params);
-  return toPage(result.rows, query.limit);
+  return listTasks(db, orgId, { ...filters, team_id: teamId }, page);
 }
 
 /** The agent a task of the team may be assigned to; 400 for anyone else. */

@@ -1,0 +1,85 @@
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { DomainError, ForbiddenError, UnauthorizedError } from "../domain/errors.js";
+import { domainStatus } from "../http/errors.js";
+import { hasZodFastifySchemaValidationErrors } from "fastify-type-provider-zod";
+import { assetRoutes } from "./assets.js";
+import type { ConsoleDeps } from "./deps.js";
+import { html } from "./html.js";
+import { page } from "./layout.js";
+import { liveRoutes } from "./pages/live.js";
+import { overviewRoutes } from "./pages/overview.js";
+import { signInRoutes } from "./pages/sign-in.js";
+import { assertCsrfToken, assertSameOrigin, CONSOLE_PATH, loadSession } from "./session.js";
+
+/** Pages of their own style: Bull Board ships inline script, so it gets no CSP from the console. */
+const QUEUES_PATH = `${CONSOLE_PATH}/queues`;
+const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+  + "form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+const OPEN_PATHS = new Set([`${CONSOLE_PATH}/login`]);
+
+function isOpen(request: FastifyRequest): boolean {
+  const path = request.url.split("?")[0]!;
+  return OPEN_PATHS.has(path) || path.startsWith(`${CONSOLE_PATH}/assets/`);
+}
+
+function statusOf(error: FastifyError | DomainError): number {
+  if (error instanceof DomainError) return domainStatus(error);
+  if (hasZodFastifySchemaValidationErrors(error)) return 400;
+  return (error as FastifyError).statusCode ?? 500;
+}
+
+async function showError(this: FastifyInstance, error: FastifyError, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+  const status = statusOf(error);
+  if (status >= 500) request.log.error({ err: error }, "a console page failed");
+  const message = status >= 500 ? "Something went wrong on the server; the log has the details." : error.message;
+  const back = request.headers.referer?.startsWith(`${request.protocol}://${request.host}${CONSOLE_PATH}`) ? request.headers.referer : CONSOLE_PATH;
+  return reply.status(status).type("text/html; charset=utf-8").send(String(page(
+    { title: status === 404 ? "Not found" : "That did not work", session: request.consoleSession ?? undefined },
+    html`<p class="error" role="alert">${message}</p><p><a href="${back}">Back</a></p>`,
+  )));
+}
+
+/** The admin console under /admin: pages behind a session cookie, over the same domain functions as the REST API. */
+export async function consoleRoutes(scope: FastifyInstance, deps: ConsoleDeps): Promise<void> {
+  // Forms post application/x-www-form-urlencoded; only the console's routes read it.
+  scope.addContentTypeParser("application/x-www-form-urlencoded", { parseAs: "string", bodyLimit: 64 * 1024 }, (_request, body, done) => {
+    done(null, Object.fromEntries(new URLSearchParams(body as string)));
+  });
+  scope.decorateRequest("consoleSession", null);
+  scope.setErrorHandler(showError);
+  scope.addHook("onRequest", async (request, reply) => {
+    if (isOpen(request)) return;
+    const session = await loadSession(deps.db, request);
+    if (session) {
+      request.consoleSession = session;
+      return;
+    }
+    if (request.method === "GET" && request.headers.accept?.includes("text/html")) {
+      return reply.redirect(`${CONSOLE_PATH}/login?next=${encodeURIComponent(request.url)}`, 303);
+    }
+    throw new UnauthorizedError("sign in to the console first");
+  });
+  scope.addHook("preHandler", async (request) => {
+    if (request.method === "GET" || request.method === "HEAD") return;
+    assertSameOrigin(request);
+    // Bull Board's own requests carry no token: SameSite=Strict and the Origin check stand for it.
+    if (request.url.startsWith(QUEUES_PATH)) {
+      if (!request.headers.origin) throw new ForbiddenError("the request names no origin", "cross_origin");
+      return;
+    }
+    if (request.consoleSession) assertCsrfToken(request, request.consoleSession);
+  });
+  scope.addHook("onSend", async (request, reply) => {
+    reply.header("cache-control", "no-store");
+    reply.header("x-content-type-options", "nosniff");
+    reply.header("referrer-policy", "same-origin");
+    if (request.url.startsWith(QUEUES_PATH)) return;
+    reply.header("content-security-policy", CSP);
+    reply.header("x-frame-options", "DENY");
+  });
+
+  await scope.register(assetRoutes);
+  await scope.register(signInRoutes, deps);
+  await scope.register(liveRoutes, deps);
+  await scope.register(overviewRoutes, deps);
+}

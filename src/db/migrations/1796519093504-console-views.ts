@@ -1,0 +1,19 @@
+import type { MigrationInterface, QueryRunner } from "typeorm";
+
+export class ConsoleViews1796519093504 implements MigrationInterface {
+  name = "ConsoleViews1796519093504";
+
+  async up(q: QueryRunner): Promise<void> {
+    await q.query(`ALTER TABLE "webhook_deliveries" ADD "headers" jsonb NOT NULL DEFAULT '{}'`);
+    await q.query(`CREATE INDEX "tasks_org_status_idx" ON "tasks"  ("org_id", "status", "created_at", "id") `);
+    await q.query(`CREATE INDEX "webhook_deliveries_org_idx" ON "webhook_deliveries"  ("org_id", "created_at", "id") `);
+    await q.query(`CREATE INDEX "webhook_deliveries_processed_idx" ON "webhook_deliveries"  ("processed_at") `);
+  }
+
+  async down(q: QueryRunner): Promise<void> {
+    await q.query(`DROP INDEX "public"."webhook_deliveries_processed_idx"`);
+    await q.query(`DROP INDEX "public"."webhook_deliveries_org_idx"`);
+    await q.query(`DROP INDEX "public"."tasks_org_status_idx"`);
+    await q.query(`ALTER TABLE "webhook_deliveries" DROP COLUMN "headers"`);
+  }
+}
