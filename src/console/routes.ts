@@ -8,6 +8,8 @@ import { html } from "./html.js";
 import { page } from "./layout.js";
 import { liveRoutes } from "./pages/live.js";
 import { overviewRoutes } from "./pages/overview.js";
+import { deliveryRoutes } from "./pages/deliveries.js";
+import { taskRoutes } from "./pages/tasks.js";
 import { signInRoutes } from "./pages/sign-in.js";
 import { assertCsrfToken, assertSameOrigin, CONSOLE_PATH, loadSession } from "./session.js";
 
@@ -59,7 +61,8 @@ export async function consoleRoutes(scope: FastifyInstance, deps: ConsoleDeps): 
     }
     throw new UnauthorizedError("sign in to the console first");
   });
-  scope.addHook("preHandler", async (request) => {
+  // Before validation, which strips the form fields a route does not name (_csrf among them).
+  scope.addHook("preValidation", async (request) => {
     if (request.method === "GET" || request.method === "HEAD") return;
     assertSameOrigin(request);
     // Bull Board's own requests carry no token: SameSite=Strict and the Origin check stand for it.
@@ -82,4 +85,6 @@ export async function consoleRoutes(scope: FastifyInstance, deps: ConsoleDeps): 
   await scope.register(signInRoutes, deps);
   await scope.register(liveRoutes, deps);
   await scope.register(overviewRoutes, deps);
+  await scope.register(deliveryRoutes, deps);
+  await scope.register(taskRoutes, deps);
 }
