@@ -10,6 +10,10 @@ import { liveRoutes } from "./pages/live.js";
 import { overviewRoutes } from "./pages/overview.js";
 import { deliveryRoutes } from "./pages/deliveries.js";
 import { taskRoutes } from "./pages/tasks.js";
+import { agentRoutes } from "./pages/agents.js";
+import { outboundRoutes } from "./pages/outbound.js";
+import { installationRoutes } from "./pages/installations.js";
+import { queueRoutes } from "./pages/queues.js";
 import { signInRoutes } from "./pages/sign-in.js";
 import { assertCsrfToken, assertSameOrigin, CONSOLE_PATH, loadSession } from "./session.js";
 
@@ -30,7 +34,7 @@ function statusOf(error: FastifyError | DomainError): number {
   return (error as FastifyError).statusCode ?? 500;
 }
 
-async function showError(this: FastifyInstance, error: FastifyError, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+async function showError(error: FastifyError | DomainError, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
   const status = statusOf(error);
   if (status >= 500) request.log.error({ err: error }, "a console page failed");
   const message = status >= 500 ? "Something went wrong on the server; the log has the details." : error.message;
@@ -49,6 +53,7 @@ export async function consoleRoutes(scope: FastifyInstance, deps: ConsoleDeps): 
   });
   scope.decorateRequest("consoleSession", null);
   scope.setErrorHandler(showError);
+  // Refusals are answered here, not thrown: Bull Board's routes have an error handler of their own that would make them 500s.
   scope.addHook("onRequest", async (request, reply) => {
     if (isOpen(request)) return;
     const session = await loadSession(deps.db, request);
@@ -59,18 +64,23 @@ export async function consoleRoutes(scope: FastifyInstance, deps: ConsoleDeps): 
     if (request.method === "GET" && request.headers.accept?.includes("text/html")) {
       return reply.redirect(`${CONSOLE_PATH}/login?next=${encodeURIComponent(request.url)}`, 303);
     }
-    throw new UnauthorizedError("sign in to the console first");
+    return showError(new UnauthorizedError("sign in to the console first"), request, reply);
   });
   // Before validation, which strips the form fields a route does not name (_csrf among them).
-  scope.addHook("preValidation", async (request) => {
+  scope.addHook("preValidation", async (request, reply) => {
     if (request.method === "GET" || request.method === "HEAD") return;
-    assertSameOrigin(request);
-    // Bull Board's own requests carry no token: SameSite=Strict and the Origin check stand for it.
-    if (request.url.startsWith(QUEUES_PATH)) {
-      if (!request.headers.origin) throw new ForbiddenError("the request names no origin", "cross_origin");
-      return;
+    try {
+      assertSameOrigin(request);
+      // Bull Board's own requests carry no token: SameSite=Strict and the Origin check stand for it.
+      if (request.url.startsWith(QUEUES_PATH)) {
+        if (!request.headers.origin) throw new ForbiddenError("the request names no origin", "cross_origin");
+        return;
+      }
+      if (request.consoleSession) assertCsrfToken(request, request.consoleSession);
+    } catch (error) {
+      if (!(error instanceof DomainError)) throw error;
+      return showError(error, request, reply);
     }
-    if (request.consoleSession) assertCsrfToken(request, request.consoleSession);
   });
   scope.addHook("onSend", async (request, reply) => {
     reply.header("cache-control", "no-store");
@@ -87,4 +97,8 @@ export async function consoleRoutes(scope: FastifyInstance, deps: ConsoleDeps): 
   await scope.register(overviewRoutes, deps);
   await scope.register(deliveryRoutes, deps);
   await scope.register(taskRoutes, deps);
+  await scope.register(agentRoutes, deps);
+  await scope.register(outboundRoutes, deps);
+  await scope.register(installationRoutes, deps);
+  await scope.register(queueRoutes, deps);
 }
