@@ -61,8 +61,9 @@ export const DeliveryEntity = new EntitySchema<Delivery>({
   indices: [
     { name: "webhook_deliveries_webhook_idx", columns: ["webhook_id", "created_at", "id"] },
     { name: "webhook_deliveries_received_idx", columns: ["created_at"], where: "status = 'received'" },
-    // The console's delivery log of a whole organization, and its live feed of deliveries that just ended.
-    { name: "webhook_deliveries_org_idx", columns: ["org_id", "created_at", "id"] },
+    // The console's delivery log of a whole organization (status too, so the overview counts a day from the index alone),
+    // and its live feed of deliveries that just ended.
+    { name: "webhook_deliveries_org_idx", columns: ["org_id", "created_at", "id", "status"] },
     { name: "webhook_deliveries_processed_idx", columns: ["processed_at"] },
   ],
   uniques: [{ columns: ["receiver", "github_delivery_id"] }],
