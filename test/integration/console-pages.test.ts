@@ -66,8 +66,9 @@ describe("the console's other pages", () => {
     await api("POST", `/api/v1/teams/${acme.teamId}/tasks`, { title: "Notify me" });
     const failed = await waitFor(async () => {
       const rows = await sql<{ id: string; status: string }>(rt.database.dataSource, "SELECT id, status FROM outbound_deliveries WHERE outbound_webhook_id = $1", [hook.id]);
-      return rows.rows[0] && ["failed", "dead"].includes(rows.rows[0].status) ? rows.rows[0] : undefined;
-    }, 30_000, "the outbound delivery to fail");
+      // Dead: its attempts are spent, so none is in flight when it is redelivered.
+      return rows.rows[0]?.status === "dead" ? rows.rows[0] : undefined;
+    }, 40_000, "the outbound delivery to spend its attempts");
     const list = await get("/admin/outbound");
     expect(list.body).toContain(receiver.url("/hook"));
     const attempts = await get(`/admin/outbound/${hook.id}?status=${failed.status}`);

@@ -61,14 +61,16 @@ function card(session: ConsoleSession, task: Task, agents: Map<string, Agent>, b
   const assignee = task.assignee_id ? agents.get(task.assignee_id)?.name ?? "an agent" : "";
   return html`<article class="task-card" id="task-${task.id}" draggable="true" data-task="${task.id}">
 <a class="title" href="${taskPath(task.id)}">#${task.id} ${task.title}</a>
-<div class="meta">${badge(task.priority)}${assignee ? html`<span>👤 ${assignee}</span>` : ""}${task.source ? html`<span>${task.source.repository}</span>` : ""}
+<div class="meta">${badge(task.priority)}${assignee ? html`<span title="Assignee">@${assignee}</span>` : ""}${task.source ? html`<span>${task.source.repository}</span>` : ""}
 ${task.needs_human ? html`<span class="error">needs a person</span>` : ""}</div>
 ${moveForm(session, task, backTo)}</article>`;
 }
 
 function eventText(event: TaskEvent, agents: Map<string, Agent>): string {
   const actor = event.actor_type === "agent" && event.actor_id ? agents.get(event.actor_id)?.name ?? "an agent" : event.actor_type.replace("_", " ");
-  const move = event.from_status || event.to_status ? ` ${event.from_status ?? "—"} → ${event.to_status ?? "—"}` : "";
+  // listTaskEvents names the statuses "from" and "to", as the API shows them.
+  const { from, to } = event as TaskEvent & { from?: string | null; to?: string | null };
+  const move = from || to ? ` ${from ?? "—"} → ${to ?? "—"}` : "";
   const data = event.data as { note?: unknown; message?: unknown; agent_name?: unknown; reason?: unknown };
   const detail = [data.agent_name, data.note, data.message, data.reason].filter((v) => typeof v === "string").join(" · ");
   return `${event.type}${move} by ${actor}${detail ? ` — ${detail}` : ""}`;
