@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
 import { sql } from "../../src/db/sql.js";
 import { createAgent } from "../../src/domain/agents.js";
 import { createAgentKey, revokeApiKey, createApiKey } from "../../src/domain/api-keys.js";
@@ -124,5 +126,22 @@ describe("signing in to the console", () => {
       payload: form({ key: acme.apiKey, next: "//evil.example/admin" }),
     });
     expect(res.headers.location).toBe("/admin");
+  });
+
+  it("streams changes to a signed-in page, and an open stream does not hold the server's close", async () => {
+    const cookie = cookieOf(await signIn(acme.apiKey));
+    const refused = await rt.server.inject({ method: "GET", url: "/admin/events" });
+    expect(refused.statusCode).toBe(401);
+    await rt.server.listen({ host: "127.0.0.1", port: 0 });
+    const { port } = rt.server.server.address() as AddressInfo;
+    const stream = await new Promise<http.IncomingMessage>((resolve, reject) =>
+      http.get({ host: "127.0.0.1", port, path: `/admin/events?since=${Date.now()}`, headers: { cookie } }, resolve).on("error", reject));
+    expect(stream.statusCode).toBe(200);
+    expect(stream.headers["content-type"]).toContain("text/event-stream");
+    const ended = new Promise((resolve) => stream.on("end", resolve).resume());
+    const started = Date.now();
+    await rt.server.close();
+    await ended;
+    expect(Date.now() - started).toBeLessThan(3_000);
   });
 });

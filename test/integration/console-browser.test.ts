@@ -119,6 +119,20 @@ describe("the admin console in Chromium", () => {
     expect(last.rows[0]).toEqual({ type: "task.status_changed", from_status: "todo", to_status: "in_progress", actor_type: "api_key" });
   });
 
+  it("shows a change made elsewhere on an open task page, without a reload", async () => {
+    const task = await api("POST", `/api/v1/teams/${acme.teamId}/tasks`, { title: "Watch me move" });
+    await page.goto(`${base}/admin/tasks/${task.id}`);
+    await live(page);
+    await api("POST", `/api/v1/tasks/${task.id}/status`, { status: "in_progress" });
+    await page.locator("#task-live .actions .badge-in_progress").waitFor({ timeout: 15_000 });
+    await page.locator(".timeline li", { hasText: "todo → in_progress" }).waitFor();
+  });
+
+  it("opens Bull Board under /admin/queues with the same session", async () => {
+    await page.goto(`${base}/admin/queues`);
+    await page.locator("text=process-delivery").first().waitFor({ timeout: 15_000 });
+  });
+
   it("shows a task titled <img src=x onerror=alert(1)> as text, and no script runs", async () => {
     const title = "<img src=x onerror=alert(1)>";
     const task = await api("POST", `/api/v1/teams/${acme.teamId}/tasks`, { title, description: "<script>alert(2)</script>" });
