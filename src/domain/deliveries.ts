@@ -6,7 +6,7 @@ import { ConflictError, NotFoundError } from "./errors.js";
 import { eventType } from "./event-types.js";
 import { deliveryJobId } from "./jobs.js";
 import { scheduleJob } from "./outbox.js";
-import { pageQuery, toPage, type Page, type PageRequest } from "./pagination.js";
+import { filterAdder, pageQuery, toPage, type Page, type PageRequest } from "./pagination.js";
 
 export interface NewDelivery {
   /** APP_RECEIVER or the receiving webhook's id. */
@@ -162,14 +162,11 @@ export interface DeliveryFilters {
 export async function listOrganizationDeliveries(db: Queryable, orgId: string, filters: DeliveryFilters, page: PageRequest): Promise<Page<DeliveryListItem>> {
   const where = ["org_id = $1"];
   const params: unknown[] = [orgId];
-  const add = (clause: (n: number) => string, value: unknown) => {
-    params.push(value);
-    where.push(clause(params.length));
-  };
-  if (filters.webhook_id) add((n) => `webhook_id = $${n}`, filters.webhook_id);
-  if (filters.status) add((n) => `status = $${n}`, filters.status);
-  if (filters.event_type) add((n) => `(event_type = $${n} OR split_part(event_type, '.', 1) = $${n})`, filters.event_type);
-  if (filters.repository) add((n) => `payload_summary->>'repository' = $${n}`, filters.repository);
+  const add = filterAdder(where, params);
+  if (filters.webhook_id) add((p) => `webhook_id = ${p}`, filters.webhook_id);
+  if (filters.status) add((p) => `status = ${p}`, filters.status);
+  if (filters.event_type) add((p) => `(event_type = ${p} OR split_part(event_type, '.', 1) = ${p})`, filters.event_type);
+  if (filters.repository) add((p) => `payload_summary->>'repository' = ${p}`, filters.repository);
   const query = pageQuery({ select: `SELECT ${LIST_COLUMNS} FROM webhook_deliveries`, where, params }, page, "uuid");
   const result = await sql<DeliveryListItem>(db, query.text, query.params);
   return toPage(result.rows, query.limit);
