@@ -70,6 +70,8 @@ describe(`console pages with ${TASKS} tasks and ${DELIVERIES} deliveries`, () =>
       `/admin/deliveries?cursor=${cursor}`,
       "/admin/deliveries?status=failed",
       "/admin/deliveries?repository=acme%2Frepo-7&event=issues",
+      "/admin/deliveries?repository=nobody%2Fnothing",
+      "/admin/tasks?repository=nobody%2Fnothing",
       `/admin/deliveries?webhook=${webhookId}&status=ignored`,
       "/admin/tasks",
       `/admin/tasks?team=${acme.teamId}&priority=high`,
