@@ -11,6 +11,7 @@ import { promisify } from "node:util";
 import { Children, freePort } from "./lib/children.mjs";
 import { sendDeliveries } from "./lib/load.mjs";
 import { deliveryMaker, issueNumbers, issueOpenedTemplate, PAYLOAD_OWNER } from "./lib/payloads.mjs";
+import { phaseCost, snapshot } from "./lib/process-stats.mjs";
 import { summarizeProfile } from "./lib/profile.mjs";
 import { printReport, targets } from "./lib/report.mjs";
 import { appDatabase, cleanRedisPrefix, createDatabase, deliveryQueue, dropDatabase, leftoverDatabases, round } from "./lib/services.mjs";
@@ -179,7 +180,23 @@ async function main(settings, results) {
     }
   }
 
+  /** The app's processes running now (web, workers), for CPU and memory figures. */
+  const appProcesses = () => [...children.running]
+    .filter((child) => child.name === "web" || child.name.startsWith("worker-"))
+    .map((child) => ({ name: child.name, pid: child.process.pid }));
+  results.costs = [];
+  /** Starts measuring what the app's processes spend; the returned function ends it, per delivery processed meanwhile. */
+  const startCost = async (phase) => {
+    const before = snapshot(appProcesses());
+    const { processed } = await db.totals();
+    return async () => {
+      const count = (await db.totals()).processed - processed;
+      results.costs.push({ phase, deliveries: count, processes: phaseCost(before, snapshot(appProcesses()), count) });
+    };
+  };
+
   if (settings.phases.has("ingest")) {
+    const ingestCost = await startCost("ingest");
     await setWorkers(settings.workers);
     const baselinePort = await freePort();
     const baseline = children.start("baseline", BASELINE_SCRIPT, {
@@ -231,18 +248,24 @@ async function main(settings, results) {
     }
     await children.stop(baseline);
     await children.stop(webAlone);
+    await ingestCost();
   }
 
   const { processingSize } = settings;
   if (settings.phases.has("bulk")) {
     await setWorkers(settings.workers);
     say(`${settings.bulkDeliveries} deliveries (${processingSize.name}) at ${settings.connections} connections, ${settings.workers} worker processes running`);
+    const bulkCost = await startCost("bulk");
     const started = Date.now();
     const load = await send(webPort, processingSize, "bulk", { amount: settings.bulkDeliveries, connections: Math.min(settings.connections, settings.bulkDeliveries) });
+    const lastAccepted = Date.now();
     await drain("bulk");
     const stored = await db.phase("bulk");
+    await bulkCost();
+    const lastTask = stored.last_committed ? new Date(stored.last_committed).getTime() : Date.now();
     results.bulk = { deliveries: settings.bulkDeliveries, workers: settings.workers, ...load, stored,
-      seconds_to_last_task: round((Date.now() - started) / 1000, 1) };
+      seconds_to_last_task: round((lastTask - started) / 1000, 1),
+      seconds_after_last_accepted: round(Math.max(0, lastTask - lastAccepted) / 1000, 1) };
     if (stored.tasks !== stored.deliveries) results.bulk.sample_problem = await db.sampleProblem("bulk");
   }
 
@@ -256,8 +279,10 @@ async function main(settings, results) {
         await send(webPort, size, "warmup", { durationS: settings.warmupS, overallRate: settings.rate });
         await drain("warmup");
       }
+      const rateCost = await startCost(`rate-${size.name}`);
       const load = await send(webPort, size, `rate-${size.name}`, { durationS: settings.rateDurationS, overallRate: settings.rate });
       await drain(`rate-${size.name}`);
+      await rateCost();
       results.rate.push({ size: size.name, workers: settings.rateWorkers, target_rate: settings.rate, ...load, stored: await db.phase(`rate-${size.name}`) });
     }
   }
@@ -270,9 +295,12 @@ async function main(settings, results) {
       await queue.pause();
       await setWorkers(count);
       const load = await send(webPort, processingSize, tag, { amount: settings.scalingDeliveries, connections: Math.min(settings.connections, settings.scalingDeliveries) });
+      // Measured from the release: what processing alone costs, the web process's part of it already spent.
+      const scalingCost = await startCost(tag);
       const resumedAt = Date.now();
       await queue.resume();
       await drain(tag);
+      await scalingCost();
       const stored = await db.phase(tag);
       const seconds = stored.last_processed ? (new Date(stored.last_processed).getTime() - resumedAt) / 1000 : null;
       results.scaling.push({
@@ -287,12 +315,37 @@ async function main(settings, results) {
     }
   }
 
+  if (settings.phases.has("soak")) await soak(settings, results, { setWorkers, send, drain, db, webPort, appProcesses, say });
+
   results.totals = await db.totals();
   results.github_calls = await (await fetch(`http://127.0.0.1:${githubPort}/_bench/calls`)).json();
   // Stopped by SIGTERM, so profiled processes write their profiles.
   await children.stopAll();
   if (settings.profile) results.profiles = profiles.filter((p) => existsSync(p.file)).map((p) => ({ process: p.name, ...summarizeProfile(p.file) }));
   keepLogs = false;
+}
+
+/**
+ * BENCH_SOAK_S at BENCH_SOAK_RATE req/s, with workers running, in one-minute slices: each slice's p99 time to
+ * 202, end-to-end p99 and every app process's RSS at its end, so that growth from the first minute to the last shows.
+ */
+async function soak(settings, results, { setWorkers, send, drain, db, webPort, appProcesses, say }) {
+  await setWorkers(settings.workers);
+  const size = settings.rateSizes[0];
+  say(`soak: ${settings.soakRate} req/s of ${size.name} for ${settings.soakS} s, ${settings.workers} worker processes, in one-minute slices`);
+  const minutes = [];
+  for (let done = 0, minute = 1; done < settings.soakS; minute += 1) {
+    const seconds = Math.min(60, settings.soakS - done);
+    const load = await send(webPort, size, `soak-${minute}`, { durationS: seconds, overallRate: settings.soakRate });
+    const rss = Object.fromEntries([...snapshot(appProcesses())].filter(([, s]) => s).map(([name, s]) => [name, s.rss_mb]));
+    minutes.push({ minute, seconds, requests_per_s: load.requests_per_s, p99_ms: load.latency_ms.p99, failures: load.non_2xx + load.errors + load.timeouts, rss_mb: rss });
+    done += seconds;
+  }
+  for (const row of minutes) {
+    await drain(`soak-${row.minute}`);
+    row.end_to_end_p99_ms = (await db.phase(`soak-${row.minute}`)).end_to_end_ms?.p99 ?? null;
+  }
+  results.soak = { rate: settings.soakRate, size: size.name, seconds: settings.soakS, workers: settings.workers, minutes };
 }
 
 const startedAt = new Date();

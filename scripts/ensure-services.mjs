@@ -1,4 +1,4 @@
-// Makes sure the PostgreSQL and Redis servers the tests use are reachable, and Chromium is installed:
+// Makes sure the PostgreSQL and Redis servers the tests use are reachable, and that pgbouncer and Chromium are installed:
 // uses running ones; on Debian (as root) installs and starts them; otherwise says what to start.
 import { execSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -60,6 +60,14 @@ function startRedis() {
 
 const starters = { PostgreSQL: startPostgres, Redis: startRedis };
 const canInstall = existsSync("/etc/debian_version") && process.getuid?.() === 0;
+// Not a service: test/integration/pgbouncer.test.ts starts its own pgbouncer in front of the test PostgreSQL.
+if (!hasCommand("pgbouncer")) {
+  if (canInstall) {
+    console.log("pgbouncer is not installed; installing it");
+    try { sh("apt-get update -q && apt-get install -y -q pgbouncer"); } catch (error) { console.error(String(error)); }
+  }
+  if (!hasCommand("pgbouncer")) console.error("pgbouncer is not installed: the PgBouncer tests need it (apt-get install pgbouncer)");
+}
 const missing = [];
 for (const service of services) {
   if (await reachable(service)) continue;

@@ -5,6 +5,7 @@ import { z } from "zod";
 import { TASK_PRIORITIES } from "./db/entities/task.js";
 import { openTask, syncIssueContent, syncIssueState, syncPullRequestClosed } from "./domain/github-intake.js";
 import { handleIssueComment, handleReview, type PermissionOf, type RepositoryPermission } from "./domain/conversation.js";
+import type { FinishedDeliveries, FinishedOutcome } from "./domain/deliveries.js";
 import { handleDelivery, type IntakeDecision, type RepositorySettings } from "./domain/intake.js";
 import { applyInstallationEvent } from "./domain/installations.js";
 import { collaboratorPermission, PERMISSION_TTL_MS } from "./github/collaborator-permission.js";
@@ -16,6 +17,8 @@ export interface AppDeps {
   readRepositorySettings: boolean;
   /** How long a repository's settings are reused before GitHub is asked again; 0 reads them for every delivery. */
   repositorySettingsTtlMs: number;
+  /** Where a handler leaves the timing of the delivery it ended, for the job that ran it. */
+  finished?: FinishedDeliveries;
 }
 
 export const REPOSITORY_SETTINGS_FILE = "entourage.yml";
@@ -73,16 +76,20 @@ export function entourageApp(deps: AppDeps): ApplicationFunction {
     return parsed.data;
   }
 
+  function ended(context: Context, outcome: FinishedOutcome): void {
+    deps.finished?.record(context.id, outcome.timing);
+  }
+
   return (app) => {
     for (const [events, decide] of DECISIONS) {
       app.on([...events], async (context: ItemContext) => {
-        await handleDelivery(deps.db, context.id, decide, () => settingsOf(context));
+        ended(context, await handleDelivery(deps.db, context.id, decide, () => settingsOf(context), context.payload));
       });
     }
     // The payload is read inside the decisions: route() has checked it by then (src/domain/github-payloads.ts).
     app.on("issue_comment.created", async (context) => {
       const permissionOf: PermissionOf = (login) => collaboratorPermission(permissions, context.octokit, context.payload.repository.full_name)(login);
-      await handleDelivery(deps.db, context.id, (intake) => handleIssueComment(intake, permissionOf), () => settingsOf(context));
+      ended(context, await handleDelivery(deps.db, context.id, (intake) => handleIssueComment(intake, permissionOf), () => settingsOf(context), context.payload));
     });
     app.on("pull_request_review.submitted", async (context) => {
       const lineComments = async () => {
@@ -91,13 +98,13 @@ export function entourageApp(deps: AppDeps): ApplicationFunction {
         const comments = await context.octokit.paginate(context.octokit.rest.pulls.listCommentsForReview, { owner, repo, pull_number: pr.number, review_id: review.id, per_page: 100 });
         return comments.map((c) => ({ path: c.path, line: c.line ?? c.original_line ?? null, body: c.body }));
       };
-      await handleDelivery(deps.db, context.id, (intake) => handleReview(intake, lineComments), () => settingsOf(context));
+      ended(context, await handleDelivery(deps.db, context.id, (intake) => handleReview(intake, lineComments), () => settingsOf(context), context.payload));
     });
     app.on(["installation", "installation_repositories"], async (context) => {
-      await applyInstallationEvent(deps.db, context.id, async () => {
+      ended(context, await applyInstallationEvent(deps.db, context.id, async () => {
         const repositories = await context.octokit.paginate(context.octokit.rest.apps.listReposAccessibleToInstallation, { per_page: 100 });
         return repositories.map((repository) => repository.full_name);
-      });
+      }));
     });
   };
 }

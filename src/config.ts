@@ -26,9 +26,47 @@ const postgresUrl = optionalText.refine((v) => v === undefined || /^postgres(ql)
 const httpUrl = optionalText.refine((v) => v === undefined || (URL.canParse(v) && /^https?:\/\//.test(v)), {
   message: "must be an http:// or https:// URL",
 });
-const redisUrl = optionalText.refine((v) => v === undefined || /^rediss?:\/\//.test(v), {
-  message: "must be a redis:// or rediss:// URL",
+
+/** Where REDIS_URL points: one server (its URL, as ioredis takes it) or a cluster's seed nodes. */
+export type RedisTarget =
+  | { cluster: false; url: string }
+  | { cluster: true; nodes: { host: string; port: number }[]; username?: string; password?: string; tls: boolean };
+
+const CLUSTER_URL = /^(rediss?)\+cluster:\/\/(?:([^@/]*)@)?([^/?#]+)(?:\/0?)?$/;
+
+/**
+ * redis:// and rediss:// name one server, as before; redis+cluster://[user:password@]host:port,host:port (rediss+cluster://
+ * for TLS) names a Redis Cluster by some of its nodes. Throws a message for REDIS_URL when it is neither.
+ */
+export function parseRedisUrl(url: string): RedisTarget {
+  if (/^rediss?:\/\//.test(url)) return { cluster: false, url };
+  const match = CLUSTER_URL.exec(url);
+  if (!match) throw new Error("must be a redis:// or rediss:// URL, or redis+cluster://host:port,host:port for a cluster");
+  const [, scheme, userInfo, hosts] = match;
+  const nodes = hosts!.split(",").map((node) => {
+    // host:port, [ipv6]:port, or a host alone on the default port.
+    const parts = /^(?:\[([^\]]+)\]|([^:[\]]+))(?::(\d{1,5}))?$/.exec(node.trim());
+    const port = Number(parts?.[3] ?? 6379);
+    if (!parts || port < 1 || port > 65_535) throw new Error(`${JSON.stringify(node)} is not host:port; a cluster URL is redis+cluster://host:port,host:port`);
+    return { host: parts[1] ?? parts[2]!, port };
+  });
+  const [user, password] = userInfo === undefined ? [] : userInfo.split(/:(.*)/s, 2).map((part) => decodeURIComponent(part));
+  return { cluster: true, nodes, username: user || undefined, password: password || undefined, tls: scheme === "rediss" };
+}
+
+const redisUrl = optionalText.superRefine((v, ctx) => {
+  if (v === undefined) return;
+  try {
+    parseRedisUrl(v);
+  } catch (error) {
+    ctx.addIssue({ code: "custom", message: (error as Error).message });
+  }
 });
+
+/** BullMQ's key prefix: on a cluster in a hash tag, so that the keys its scripts touch together share a slot. */
+function bullmqPrefix(prefix: string, cluster: boolean): string {
+  return cluster && !/\{[^}]+\}/.test(prefix) ? `{${prefix}}` : prefix;
+}
 
 // proxy-addr's names for address ranges, as Fastify's trustProxy takes them.
 const PROXY_RANGE_NAMES = ["loopback", "linklocal", "uniquelocal"];
@@ -155,14 +193,16 @@ const configSchema = envSchema.transform((e, ctx) => {
     ctx.addIssue({ code: "custom", path: [missing], message: `required when ROLE=${e.ROLE} (separate processes share PostgreSQL and Redis)` });
     return z.NEVER;
   }
+  const redisCluster = e.REDIS_URL !== undefined && parseRedisUrl(e.REDIS_URL).cluster;
   const githubUrl = e.GHE_HOST ? `${e.GHE_PROTOCOL ?? "https"}://${e.GHE_HOST}` : "https://github.com";
   return {
     port: e.PORT,
     host: e.HOST ?? "0.0.0.0",
     /** Unset: the embedded database (PGlite) in dataDir. */
     databaseUrl: e.DATABASE_URL,
-    /** Unset: the in-process queue. */
+    /** Unset: the in-process queue. redis+cluster://… names a Redis Cluster. */
     redisUrl: e.REDIS_URL,
+    redisCluster,
     /** Unset while the GitHub App is not registered yet. */
     app: appCredentials(e),
     /** The GitHub API base URL (GitHub Enterprise Server when GHE_HOST is set). */
@@ -187,7 +227,10 @@ const configSchema = envSchema.transform((e, ctx) => {
     encryptionKeyPrevious: e.ENCRYPTION_KEY_PREVIOUS,
     /** Lifetime of the bearer tokens POST /api/v1/auth/token issues. */
     jwtTtlSeconds: e.JWT_TTL_SECONDS,
-    queuePrefix: e.QUEUE_PREFIX,
+    /** BullMQ's key prefix: QUEUE_PREFIX, in a hash tag ({entourage}) on a cluster. */
+    queuePrefix: bullmqPrefix(e.QUEUE_PREFIX, redisCluster),
+    /** The prefix of other Redis keys (rate limits): each command touches one key, so they may spread over a cluster. */
+    redisKeyPrefix: e.QUEUE_PREFIX,
     workerConcurrency: e.WORKER_CONCURRENCY,
     jobAttempts: e.JOB_ATTEMPTS,
     jobBackoffMs: e.JOB_BACKOFF_MS,

@@ -8,6 +8,7 @@ import { sealStoredOutboundSecrets } from "./domain/outbound-webhooks.js";
 import { requireServerSecrets, type Config } from "./config.js";
 import { openDatabase, type Database } from "./db/data-source.js";
 import { verifyEncryptionKey } from "./domain/encryption-key.js";
+import { FinishedDeliveries } from "./domain/deliveries.js";
 import { explainFirstApiKey, seedEmptyDatabase } from "./first-run.js";
 import { createProbot } from "./github/probot.js";
 import { repositoryAccess } from "./github/repository-access.js";
@@ -133,9 +134,10 @@ async function startWorkers(config: Config, log: Logger, parts: Parts): Promise<
   const { database, box, queue, relay, metrics } = parts;
   const db = database.dataSource;
   const probot = createProbot(config, log);
-  await probot.load(entourageApp({ db, readRepositorySettings: config.app !== undefined, repositorySettingsTtlMs: config.repositorySettingsTtlMs }));
+  const finished = new FinishedDeliveries();
+  await probot.load(entourageApp({ db, readRepositorySettings: config.app !== undefined, repositorySettingsTtlMs: config.repositorySettingsTtlMs, finished }));
   const handlers: JobHandlers = {
-    "process-delivery": processDelivery({ db, probot, log, metrics }),
+    "process-delivery": processDelivery({ db, probot, log, metrics, finished }),
     assign: assignWaiting({ db }),
     dispatch: dispatch({ db, ackTimeoutMs: config.dispatchAckTimeoutMs }),
     "dispatch-timeout": dispatchTimeout({ db }),
@@ -177,7 +179,7 @@ async function startWeb(config: Config, log: Logger, parts: Parts, options: Runt
   const server = await buildServer({
     db, box, queue, log, relay, metrics, outboundGuard: parts.outboundGuard,
     deliveries: new DeliveryBatcher(db, queue, log),
-    rateLimit: { max: config.rateLimitMax, windowMs: config.rateLimitWindowMs, redisUrl: config.redisUrl, prefix: config.queuePrefix },
+    rateLimit: { max: config.rateLimitMax, windowMs: config.rateLimitWindowMs, redisUrl: config.redisUrl, prefix: config.redisKeyPrefix },
     trustProxy: config.trustProxy,
     mcpOrigins: originPolicy({ bindHost: config.host, baseUrl: config.baseUrl, allowedHosts: config.mcpAllowedHosts, allowedOrigins: config.mcpAllowedOrigins }),
     appWebhookSecret: config.app?.webhookSecret,

@@ -1,8 +1,30 @@
 // The issue's targets, checked against a run's figures, and the short table printed at the end.
 
-const TARGETS = { ratio: 0.6, p99AtRateMs: 50, endToEndP99Ms: 250 };
+const errors = (load) => load.errors + load.timeouts;
+const failures = (load) => load.non_2xx + errors(load);
 
-/** Each target with its figure; missing a target is reported, never an error. */
+const TARGETS = {
+  ratio: 0.5,
+  webAloneRatio: 0.8,
+  processingPerS: 1500,
+  sustainedShare: 0.98,
+  p99AtRateMs: 50,
+  endToEndP99Ms: 250,
+  lastTaskAfterS: 10,
+  /** Soak: the last minute's p99 and RSS may exceed the first minute's by this share, noise on a shared machine. */
+  soakGrowth: 0.2,
+};
+
+/** The soak's first and last minute, and whether p99 and each process's RSS stayed level between them. */
+export function soakGrowth(soak) {
+  const first = soak.minutes[0];
+  const last = soak.minutes.at(-1);
+  const level = (a, b) => b <= a * (1 + TARGETS.soakGrowth);
+  const grown = Object.keys(first.rss_mb).filter((name) => name in last.rss_mb && !level(first.rss_mb[name], last.rss_mb[name]));
+  return { first, last, p99Level: level(Math.max(first.p99_ms, 1), last.p99_ms), rssGrown: grown };
+}
+
+/** Each target of issue 17 with its figure; missing a target is reported, never an error. */
 export function targets(results) {
   const list = [];
   for (const row of results.ingest ?? []) {
@@ -11,20 +33,31 @@ export function targets(results) {
       value: row.ratio,
       met: row.ratio >= TARGETS.ratio,
     });
+    list.push({
+      target: `ingest throughput ≥ ${TARGETS.webAloneRatio} × plain Probot (${row.size}, web process alone)`,
+      value: row.web_alone_ratio,
+      met: row.web_alone_ratio >= TARGETS.webAloneRatio,
+    });
   }
-  for (const row of [...(results.rate_web_alone ?? []), ...(results.rate ?? [])]) {
+  const scaling = new Map((results.scaling ?? []).map((row) => [row.workers, row]));
+  if (scaling.has(1)) {
+    const one = scaling.get(1).processed_per_s ?? 0;
+    list.push({ target: `processing ≥ ${TARGETS.processingPerS} deliveries/s with 1 worker process`, value: one, met: one >= TARGETS.processingPerS });
+    if (scaling.has(2)) {
+      const two = scaling.get(2).processed_per_s ?? 0;
+      list.push({ target: "processing with 2 worker processes > with 1", value: `${two} vs ${one}`, met: two > one });
+    }
+  }
+  for (const row of results.rate ?? []) {
+    const where = `at ${row.target_rate} req/s (${row.size}, ${row.workers} workers running)`;
     list.push({
-      target: `p99 time to 202 ≤ ${TARGETS.p99AtRateMs} ms at ${row.target_rate} req/s (${row.size}, ${row.workers ? `${row.workers} workers running` : "web process alone"})`,
-      value: row.latency_ms.p99,
-      met: row.latency_ms.p99 <= TARGETS.p99AtRateMs && row.non_2xx + row.errors === 0,
+      target: `${row.target_rate} req/s sustained (≥ ${TARGETS.sustainedShare} ×), no error ${where}`,
+      value: row.requests_per_s,
+      met: row.requests_per_s >= row.target_rate * TARGETS.sustainedShare && failures(row) === 0,
     });
-    if (!row.stored) continue;
-    const e2e = row.stored.end_to_end_ms;
-    list.push({
-      target: `end-to-end p99 ≤ ${TARGETS.endToEndP99Ms} ms at ${row.target_rate} req/s (${row.size})`,
-      value: e2e?.p99 ?? null,
-      met: e2e !== null && e2e.p99 <= TARGETS.endToEndP99Ms,
-    });
+    list.push({ target: `p99 time to 202 ≤ ${TARGETS.p99AtRateMs} ms ${where}`, value: row.latency_ms.p99, met: row.latency_ms.p99 <= TARGETS.p99AtRateMs });
+    const e2e = row.stored?.end_to_end_ms;
+    list.push({ target: `end-to-end p99 ≤ ${TARGETS.endToEndP99Ms} ms ${where}`, value: e2e?.p99 ?? null, met: Boolean(e2e) && e2e.p99 <= TARGETS.endToEndP99Ms });
   }
   if (results.bulk) {
     const { bulk } = results;
@@ -34,6 +67,16 @@ export function targets(results) {
       value: `${bulk.stored.tasks} tasks, ${errors} errors`,
       met: bulk.ok === bulk.deliveries && bulk.stored.tasks === bulk.deliveries && errors === 0,
     });
+    list.push({
+      target: `${bulk.deliveries} deliveries: last task ≤ ${TARGETS.lastTaskAfterS} s after the last delivery is accepted`,
+      value: bulk.seconds_after_last_accepted,
+      met: bulk.seconds_after_last_accepted <= TARGETS.lastTaskAfterS,
+    });
+  }
+  if (results.soak?.minutes.length > 1) {
+    const { first, last, p99Level, rssGrown } = soakGrowth(results.soak);
+    list.push({ target: `soak: p99 of the last minute ≤ ${1 + TARGETS.soakGrowth} × the first's`, value: `${first.p99_ms} → ${last.p99_ms} ms`, met: p99Level });
+    list.push({ target: `soak: RSS of each process at the last minute ≤ ${1 + TARGETS.soakGrowth} × the first's`, value: rssGrown.length ? `grew: ${rssGrown.join(", ")}` : "level", met: rssGrown.length === 0 });
   }
   return list;
 }
@@ -43,9 +86,6 @@ function table(headers, rows) {
   const widths = headers.map((_, i) => Math.max(...cells.map((row) => row[i].length)));
   return cells.map((row) => row.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  ")).join("\n");
 }
-
-const errors = (load) => load.errors + load.timeouts;
-const failures = (load) => load.non_2xx + errors(load);
 
 export function printReport(results, settings) {
   const out = [];
@@ -86,7 +126,24 @@ export function printReport(results, settings) {
     out.push(`\n${b.deliveries} deliveries (${settings.processingSize.name}), ${b.workers} worker processes: accepted ${b.ok}, ` +
       `tasks ${b.stored.tasks}, non-2xx ${b.non_2xx}, errors ${b.errors + b.timeouts}, failed ${b.stored.failed}, ` +
       `waiting ${b.stored.waiting}; ${b.requests_per_s} req/s, p99 ${b.latency_ms.p99} ms, e2e p99 ${b.stored.end_to_end_ms?.p99 ?? "-"} ms, ` +
-      `last task after ${b.seconds_to_last_task} s`);
+      `last task after ${b.seconds_to_last_task} s, ${b.seconds_after_last_accepted} s after the last delivery was accepted`);
+  }
+  if (results.costs?.length > 0) {
+    out.push("\nCost per phase: CPU seconds of each process, per 1,000 deliveries processed in the phase, and RSS at its end " +
+      "(postgres and redis-server: the sums over all their processes on the machine, shared memory counted in each)");
+    out.push(table(
+      ["phase", "deliveries", "process", "CPU s", "CPU s / 1000", "RSS MiB"],
+      results.costs.flatMap((c) => c.processes.map((p) => [c.phase, c.deliveries, p.process, p.cpu_s, p.cpu_s_per_1000, p.rss_mb])),
+    ));
+  }
+  if (results.soak) {
+    const { soak } = results;
+    out.push(`\nSoak: ${soak.rate} req/s of ${soak.size} for ${soak.seconds} s, ${soak.workers} workers; RSS MiB at the end of each minute`);
+    const names = Object.keys(soak.minutes[0]?.rss_mb ?? {});
+    out.push(table(
+      ["minute", "req/s", "p99 ms", "e2e p99 ms", "failures", ...names],
+      soak.minutes.map((m) => [m.minute, m.requests_per_s, m.p99_ms, m.end_to_end_p99_ms, m.failures, ...names.map((n) => m.rss_mb[n])]),
+    ));
   }
   // The web process and the busiest worker; every profile's summary is in the JSON.
   const workerProfiles = (results.profiles ?? []).filter((p) => p.process !== "web").sort((a, b) => b.busy_ms - a.busy_ms);

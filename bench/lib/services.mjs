@@ -138,7 +138,7 @@ export function appDatabase(url) {
                 count(*) FILTER (WHERE d.status = 'received') AS waiting,
                 count(t.id) AS tasks,
                 count(*) FILTER (WHERE d.attempts > 1) AS retried,
-                min(d.created_at) AS first_received, max(d.processed_at) AS last_processed,
+                min(d.created_at) AS first_received, max(d.processed_at) AS last_processed, max(c.committed_at) AS last_committed,
                 ${PERCENTILES_MS("extract(epoch FROM c.committed_at - d.created_at) * 1000")}
            FROM webhook_deliveries d LEFT JOIN tasks t ON t.id = d.task_id LEFT JOIN bench.task_commits c ON c.task_id = t.id
           WHERE d.github_delivery_id LIKE $1`,
@@ -154,6 +154,7 @@ export function appDatabase(url) {
         retried: Number(row.retried),
         first_received: row.first_received,
         last_processed: row.last_processed,
+        last_committed: row.last_committed,
         end_to_end_ms: row.p50 === null ? null : { p50: round(row.p50), p99: round(row.p99), max: round(row.max) },
       };
     },

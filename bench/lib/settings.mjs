@@ -32,10 +32,13 @@ function sizes(env, name, fallback) {
   });
 }
 
-const PHASES = ["ingest", "rate", "scaling", "bulk"];
+const PHASES = ["ingest", "rate", "scaling", "bulk", "soak"];
+/** The soak runs only when asked for: it takes ten minutes. */
+const DEFAULT_PHASES = ["ingest", "rate", "scaling", "bulk"];
 
 function phases(env) {
-  const raw = env.BENCH_PHASES || PHASES.join(",");
+  const soak = Number(env.BENCH_SOAK_S) > 0;
+  const raw = env.BENCH_PHASES || [...DEFAULT_PHASES, ...(soak ? ["soak"] : [])].join(",");
   const chosen = raw.split(",").map((p) => p.trim());
   const unknown = chosen.filter((p) => !PHASES.includes(p));
   if (unknown.length > 0) throw new SettingsError(`BENCH_PHASES: unknown phase ${unknown.join(", ")} (known: ${PHASES.join(", ")})`);
@@ -63,6 +66,8 @@ export function loadSettings(env = process.env) {
     bulkDeliveries: integer(env, "BENCH_BULK_DELIVERIES", 10_000, 1),
     workers,
     workerConcurrency: env.BENCH_WORKER_CONCURRENCY ? integer(env, "BENCH_WORKER_CONCURRENCY", 8, 1) : undefined,
+    soakS: integer(env, "BENCH_SOAK_S", 600, 1),
+    soakRate: integer(env, "BENCH_SOAK_RATE", 200, 1),
     drainTimeoutS: integer(env, "BENCH_DRAIN_TIMEOUT_S", 600, 1),
     profile: env.BENCH_PROFILE === "1",
     resultsDir: path.resolve(env.BENCH_RESULTS_DIR || path.join(REPO_ROOT, "bench", "results")),

@@ -1,7 +1,8 @@
 import { mkdirSync } from "node:fs";
 import path from "node:path";
 import { PGlite } from "@electric-sql/pglite";
-import { DataSource, type DataSourceOptions } from "typeorm";
+import { DataSource, MigrationExecutor, type DataSourceOptions } from "typeorm";
+import { withAdvisoryLock } from "./advisory-lock.js";
 import { ENTITIES } from "./entities/index.js";
 import { acquireDataDirLock } from "./data-dir-lock.js";
 import { MIGRATIONS } from "./migrations/index.js";
@@ -45,14 +46,8 @@ async function runMigrations(dataSource: DataSource, embedded: boolean): Promise
     await dataSource.runMigrations({ transaction: "each" });
     return;
   }
-  const runner = dataSource.createQueryRunner();
-  try {
-    await runner.query("SELECT pg_advisory_lock($1)", [MIGRATION_LOCK]);
-    await dataSource.runMigrations({ transaction: "each" });
-  } finally {
-    await runner.query("SELECT pg_advisory_unlock($1)", [MIGRATION_LOCK]).catch(() => undefined);
-    await runner.release();
-  }
+  // The migrations run in the lock's transaction (the executor's "all" mode joins it), so they commit or fail together.
+  await withAdvisoryLock(dataSource, MIGRATION_LOCK, "wait", (runner) => new MigrationExecutor(dataSource, runner).executePendingMigrations());
 }
 
 /** Opens the database and brings its schema up to date. */

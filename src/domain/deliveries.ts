@@ -111,13 +111,34 @@ function finishParams(id: string, outcome: DeliveryOutcome): unknown[] {
   return [id, outcome.status, outcome.actionTaken ?? null, outcome.taskId ?? null, outcome.error ?? null, outcome.webhookId ?? null, outcome.orgId ?? null];
 }
 
-/** Records how a delivery ended, once: a delivery that already ended keeps its first outcome. */
-export async function finishDelivery(db: Queryable, id: string, outcome: DeliveryOutcome): Promise<boolean> {
-  const result = await sql(db, FINISH, finishParams(id, outcome));
-  return result.rowCount > 0;
+export type DeliveryTiming = Pick<Delivery, "event_type" | "status" | "created_at" | "processed_at">;
+
+/** How a handler ended a delivery, with its timing when this call is the one that ended it. */
+export type FinishedOutcome = DeliveryOutcome & { timing?: DeliveryTiming };
+
+/** Records how a delivery ended, once: a delivery that already ended keeps its first outcome (and no timing is returned). */
+export async function finishDelivery(db: Queryable, id: string, outcome: DeliveryOutcome): Promise<DeliveryTiming | undefined> {
+  const result = await sql<DeliveryTiming>(db, `${FINISH} RETURNING event_type, status, created_at, processed_at`, finishParams(id, outcome));
+  return result.rows[0];
 }
 
-export type DeliveryTiming = Pick<Delivery, "event_type" | "status" | "created_at" | "processed_at">;
+/**
+ * Hands the timing of a delivery its handler ended to the job that ran the handler, which then needs no
+ * query of its own to count it. Keyed by delivery id: jobs of one process run side by side.
+ */
+export class FinishedDeliveries {
+  private readonly timings = new Map<string, DeliveryTiming>();
+
+  record(id: string, timing: DeliveryTiming | undefined): void {
+    if (timing) this.timings.set(id, timing);
+  }
+
+  take(id: string): DeliveryTiming | undefined {
+    const timing = this.timings.get(id);
+    this.timings.delete(id);
+    return timing;
+  }
+}
 
 /** finishDelivery, returning in the same round trip what a metric needs of whichever outcome stands (this one or an earlier). */
 export async function finishAndTime(db: Queryable, id: string, outcome: DeliveryOutcome): Promise<DeliveryTiming | undefined> {

@@ -3,7 +3,7 @@ import type { Delivery } from "../db/entities/delivery.js";
 import type { Installation } from "../db/entities/installation.js";
 import type { Webhook } from "../db/entities/webhook.js";
 import { sql, type Queryable } from "../db/sql.js";
-import { finishDelivery, type DeliveryOutcome } from "./deliveries.js";
+import { finishDelivery, type DeliveryOutcome, type FinishedOutcome } from "./deliveries.js";
 import { NotFoundError } from "./errors.js";
 import { pageQuery, toPage, type Page, type PageRequest } from "./pagination.js";
 import { ensureInstallation, ensureInstallationWebhook, linkOrganization } from "./routing.js";
@@ -91,14 +91,13 @@ async function apply(manager: EntityManager, delivery: Delivery, listRepositorie
 }
 
 /** installation and installation_repositories events keep the installation row as GitHub has it. */
-export async function applyInstallationEvent(db: DataSource, deliveryId: string, listRepositories?: RepositoryLister): Promise<DeliveryOutcome> {
+export async function applyInstallationEvent(db: DataSource, deliveryId: string, listRepositories?: RepositoryLister): Promise<FinishedOutcome> {
   return db.transaction(async (manager) => {
     const delivery = (await sql<Delivery>(manager, "SELECT * FROM webhook_deliveries WHERE id = $1 FOR UPDATE", [deliveryId])).rows[0];
     if (!delivery) throw new Error(`delivery ${deliveryId} does not exist`);
     if (delivery.status !== "received") return { status: delivery.status as DeliveryOutcome["status"], actionTaken: delivery.action_taken };
     const outcome = await apply(manager, delivery, listRepositories);
-    await finishDelivery(manager, delivery.id, outcome);
-    return outcome;
+    return { ...outcome, timing: await finishDelivery(manager, delivery.id, outcome) };
   });
 }
 

@@ -7,7 +7,7 @@ import type { Task } from "../db/entities/task.js";
 import { sql, type Queryable } from "../db/sql.js";
 import { retryDelayMs } from "./outbound-retry-schedule.js";
 import { ConflictError, NotFoundError } from "./errors.js";
-import { notificationBody, notificationsFor, wantsEvent, type OutboundEvent, type TaskChange } from "./outbound-events.js";
+import { notificationBody, wantsEvent, type Notification, type OutboundEvent } from "./outbound-events.js";
 import { scheduleJob } from "./outbox.js";
 import { pageQuery, toPage, type Page, type PageRequest } from "./pagination.js";
 
@@ -35,27 +35,31 @@ async function addDelivery(
   await scheduleJob(db, "outbound", { deliveryId: id, series: 0, attempt: 1 }, { jobId: attemptJobId(id, 0, 1) });
 }
 
+/** The subscriptions a task's change may go to, as an SQL select over task `$2`: its organization's active ones, its team's or all teams'. */
+export const TASK_SUBSCRIBERS = `
+  SELECT s.id, s.events, t.team_id
+    FROM tasks t
+    JOIN outbound_webhooks s ON s.org_id = t.org_id AND s.active AND s.deleted_at IS NULL
+                           AND (s.team_id IS NULL OR s.team_id = t.team_id)
+   WHERE t.id = $2
+   ORDER BY s.created_at, s.id`;
+
+export type TaskSubscriber = Pick<OutboundWebhook, "id" | "events"> & Pick<Task, "team_id">;
+
 /**
- * Part of every task change (called by recordTaskEvent, in its transaction): one delivery per matching
- * active subscription of the task's organization (its team filter, its events) and per notification the
- * change makes, each sent by an "outbound" job once the transaction commits.
+ * Part of every task change (called by recordTaskEvent, in its transaction, with the rows of TASK_SUBSCRIBERS):
+ * one delivery per subscription that wants a notification the change makes, each sent by an "outbound" job
+ * once the transaction commits.
  */
-export async function fanOutTaskEvent(db: Queryable, task: Pick<Task, "id" | "org_id">, change: TaskChange): Promise<void> {
-  const notifications = notificationsFor(change);
-  if (notifications.length === 0) return;
-  const subscribers = await sql<Pick<OutboundWebhook, "id" | "events"> & Pick<Task, "team_id">>(
-    db,
-    `SELECT s.id, s.events, t.team_id
-       FROM tasks t
-       JOIN outbound_webhooks s ON s.org_id = t.org_id AND s.active AND s.deleted_at IS NULL
-                              AND (s.team_id IS NULL OR s.team_id = t.team_id)
-      WHERE t.id = $1
-      ORDER BY s.created_at, s.id`,
-    [task.id],
-  );
+export async function fanOutTaskEvent(
+  db: Queryable,
+  task: Pick<Task, "id" | "org_id">,
+  notifications: readonly Notification[],
+  subscribers: readonly TaskSubscriber[],
+): Promise<void> {
   const at = new Date();
   for (const notification of notifications) {
-    for (const subscriber of subscribers.rows) {
+    for (const subscriber of subscribers) {
       if (!wantsEvent(subscriber.events, notification.event)) continue;
       await addDelivery(db, {
         webhookId: subscriber.id, orgId: task.org_id, taskId: task.id, teamId: subscriber.team_id, at, ...notification,

@@ -1,9 +1,8 @@
 import type { Task, TaskStatus } from "../db/entities/task.js";
-import type { TaskEvent } from "../db/entities/task-event.js";
 import { sql, type Queryable } from "../db/sql.js";
 import { taskInScope, type AgentScope } from "./agent-scope.js";
 import type { GitHubTaskSource } from "./intake.js";
-import { listTaskEvents } from "./task-history.js";
+import { listTaskEvents, type TaskEventView } from "./task-history.js";
 
 export const TASK_DETAIL_EVENTS = 50;
 
@@ -30,7 +29,7 @@ export type TaskDetail = Task & {
   parent: TaskRef | null;
   subtasks: TaskRef[];
   dependencies: TaskRef[];
-  events: TaskEvent[];
+  events: TaskEventView[];
 };
 
 /**

@@ -3,7 +3,8 @@ import type { ActorType } from "../db/entities/task-event.js";
 import type { Task, TaskStatus } from "../db/entities/task.js";
 import { sql, type Queryable } from "../db/sql.js";
 import { noticeOnGitHub } from "./github-notices.js";
-import { fanOutTaskEvent } from "./outbound-deliveries.js";
+import { fanOutTaskEvent, TASK_SUBSCRIBERS, type TaskSubscriber } from "./outbound-deliveries.js";
+import { notificationsFor } from "./outbound-events.js";
 
 /** Who made a change: recorded with every task event. */
 export interface Actor {
@@ -12,6 +13,11 @@ export interface Actor {
 }
 
 export const SYSTEM_ACTOR: Actor = { type: "system", id: null };
+
+// clock_timestamp, not the transaction's start: events of one task sort in the order they were written.
+const INSERT_EVENT = `
+  INSERT INTO task_events (id, task_id, org_id, type, from_status, to_status, actor_type, actor_id, data, created_at)
+  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, clock_timestamp())`;
 
 /**
  * Records a change of a task in its audit trail, inside the caller's transaction. Its effects:
@@ -24,14 +30,15 @@ export async function recordTaskEvent(
   task: Pick<Task, "id" | "org_id">,
   event: { type: string; from?: TaskStatus | null; to?: TaskStatus | null; actor: Actor; data?: Record<string, unknown> },
 ): Promise<void> {
-  await sql(
-    db,
-    // clock_timestamp, not the transaction's start: events of one task sort in the order they were written.
-    `INSERT INTO task_events (id, task_id, org_id, type, from_status, to_status, actor_type, actor_id, data, created_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, clock_timestamp())`,
-    [uuid7(), task.id, task.org_id, event.type, event.from ?? null, event.to ?? null, event.actor.type, event.actor.id,
-      JSON.stringify(event.data ?? {})],
-  );
-  await fanOutTaskEvent(db, task, event);
+  const params = [uuid7(), task.id, task.org_id, event.type, event.from ?? null, event.to ?? null, event.actor.type, event.actor.id,
+    JSON.stringify(event.data ?? {})];
+  const notifications = notificationsFor(event);
+  if (notifications.length === 0) {
+    await sql(db, INSERT_EVENT, params);
+  } else {
+    // One round trip: the event is written and the subscriptions it may go to are read in the same statement.
+    const subscribers = await sql<TaskSubscriber>(db, `WITH recorded AS (${INSERT_EVENT}) ${TASK_SUBSCRIBERS}`, params);
+    await fanOutTaskEvent(db, task, notifications, subscribers.rows);
+  }
   await noticeOnGitHub(db, task, event.type);
 }

@@ -3,8 +3,11 @@ import { sql, type Queryable } from "../db/sql.js";
 import { NotFoundError } from "./errors.js";
 import { pageQuery, toPage, type Page, type PageRequest } from "./pagination.js";
 
+/** A task event as the API shows it: the statuses it moved between are `from` and `to`. */
+export type TaskEventView = Omit<TaskEvent, "org_id" | "from_status" | "to_status"> & { from: TaskEvent["from_status"]; to: TaskEvent["to_status"] };
+
 /** The audit trail of one task of the organization, newest first. */
-export async function listTaskEvents(db: Queryable, orgId: string, taskId: number, page: PageRequest): Promise<Page<TaskEvent>> {
+export async function listTaskEvents(db: Queryable, orgId: string, taskId: number, page: PageRequest): Promise<Page<TaskEventView>> {
   const task = await sql(db, "SELECT 1 FROM tasks WHERE id = $1 AND org_id = $2", [taskId, orgId]);
   if (task.rows.length === 0) throw new NotFoundError(`task ${taskId}`);
   const query = pageQuery(
@@ -16,6 +19,6 @@ export async function listTaskEvents(db: Queryable, orgId: string, taskId: numbe
     page,
     "uuid",
   );
-  const result = await sql<TaskEvent>(db, query.text, query.params);
+  const result = await sql<TaskEventView>(db, query.text, query.params);
   return toPage(result.rows, query.limit);
 }

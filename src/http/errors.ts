@@ -35,7 +35,8 @@ export function isDatabaseUnavailable(error: unknown): boolean {
   const e = error as { message?: string };
   const code = pgErrorCode(error);
   if (code && CONNECTION_CODES.has(code)) return true;
-  return /Connection terminated|timeout exceeded when trying to connect|connect ECONNREFUSED|Driver not Connected/i.test(e?.message ?? "");
+  // The last three are PgBouncer's (SQLSTATE 08P01) while it cannot reach PostgreSQL or waits too long for a server connection.
+  return /Connection terminated|timeout exceeded when trying to connect|connect ECONNREFUSED|Driver not Connected|server login has been failing|server conn crashed|query_wait_timeout/i.test(e?.message ?? "");
 }
 
 function fastifyStatus(error: FastifyError, request: FastifyRequest): [number, string, string?] | undefined {
@@ -56,9 +57,12 @@ function fastifyStatus(error: FastifyError, request: FastifyRequest): [number, s
   }
 }
 
-/** Requests Node's HTTP parser refuses before Fastify sees them (malformed or oversized headers) get the same JSON error shape. */
-export function answerClientError(error: NodeJS.ErrnoException, socket: Socket): void {
-  if (error.code === "ECONNRESET" || socket.destroyed) return;
+/**
+ * Requests Node's HTTP parser refuses before Fastify sees them (malformed or oversized headers) get the same JSON error shape;
+ * returns what was answered, nothing for a connection already gone.
+ */
+export function answerClientError(error: NodeJS.ErrnoException, socket: Socket): { status: number; code: string } | undefined {
+  if (error.code === "ECONNRESET" || socket.destroyed) return undefined;
   const [status, code, message] =
     error.code === "HPE_HEADER_OVERFLOW" ? [431, "headers_too_large", "the request headers are larger than the server accepts"]
     : error.code === "ERR_HTTP_REQUEST_TIMEOUT" ? [408, "request_timeout", "the request did not arrive in time"]
@@ -68,6 +72,7 @@ export function answerClientError(error: NodeJS.ErrnoException, socket: Socket):
     socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
   }
   socket.destroy(error);
+  return { status, code };
 }
 
 export function handleError(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {

@@ -77,6 +77,31 @@ function describeReceiver(path: string, operation: Operation): void {
   };
 }
 
+const SUCCESS: Record<string, string> = { "200": "OK", "201": "Created", "202": "Accepted: done in the background", "204": "Done; no body" };
+
+/** A 2xx answer whose schema has no description of its own is named by its status rather than "Default Response". */
+function describeSuccess(responses: Record<string, unknown>): void {
+  for (const [status, response] of Object.entries(responses)) {
+    const answer = response as { description?: string };
+    if (SUCCESS[status] && answer.description === "Default Response") answer.description = SUCCESS[status];
+  }
+}
+
+/** The zod schemas with an id become components twice, as input and as output: keep those the document refers to. */
+function dropUnusedComponents(document: Document): void {
+  const schemas = document.components?.schemas ?? {};
+  const used = new Set(["Error"]);
+  const refer = (value: unknown) => {
+    for (const [, name] of (JSON.stringify(value) ?? "").matchAll(/"#\/components\/schemas\/([^"]+)"/g)) {
+      if (used.has(name!)) continue;
+      used.add(name!);
+      refer(schemas[name!]);
+    }
+  };
+  refer(document.paths);
+  for (const name of Object.keys(schemas)) if (!used.has(name)) delete schemas[name];
+}
+
 /** The error answers of an API operation, from what it takes and how it is reached. */
 function errorStatuses(path: string, method: string, operation: Operation): string[] {
   const statuses = ["401", "403", "429", "503"];
@@ -109,11 +134,13 @@ export const describeApi: SwaggerTransformObject = (input) => {
         continue;
       }
       operation.tags ??= [tagOf(path)];
-      operation.summary ??= path === "/api/v1/health" ? "Liveness and readiness: the database and the queue" : `${method.toUpperCase()} ${path}`;
+      operation.summary ??= `${method.toUpperCase()} ${path}`;
       const responses = operation.responses ?? {};
+      describeSuccess(responses);
       for (const status of PUBLIC.has(path) ? ["503"] : errorStatuses(path, method, operation)) responses[status] ??= errorResponse(status);
       operation.responses = responses;
     }
   }
+  dropUnusedComponents(document);
   return document as ReturnType<SwaggerTransformObject>;
 };

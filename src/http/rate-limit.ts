@@ -1,8 +1,8 @@
 import { createHash } from "node:crypto";
 import fastifyRateLimit from "@fastify/rate-limit";
 import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from "fastify";
-import { Redis } from "ioredis";
 import { RateLimitedError } from "../domain/errors.js";
+import { createRedisClient, type RedisClient } from "../queue/redis-client.js";
 import { redisReady } from "../queue/redis-ready.js";
 
 export interface RateLimitOptions {
@@ -18,7 +18,7 @@ export interface RateLimitOptions {
 export interface RateLimiter {
   beforeAuthentication: onRequestAsyncHookHandler;
   afterAuthentication: onRequestAsyncHookHandler;
-  redis?: Redis;
+  redis?: RedisClient;
 }
 
 // Enough for every key and live token of a deployment; past it the oldest is forgotten and counted by address once more.
@@ -37,7 +37,7 @@ function credentialHash(request: FastifyRequest): string | undefined {
  */
 export async function limitRate(scope: FastifyInstance, options: RateLimitOptions): Promise<RateLimiter> {
   const redis = options.redisUrl
-    ? new Redis(options.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 2000 })
+    ? createRedisClient(options.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 2000 })
     : undefined;
   redis?.on("error", () => undefined);
   // Commands are not queued while connecting (a Redis outage must not hold requests): wait for the connection once.

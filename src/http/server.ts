@@ -14,7 +14,7 @@ import { DEFAULT_ACCESS_TOKEN_TTL_SECONDS } from "./access-token.js";
 import { confineAgentKeys } from "./agent-keys.js";
 import { requirePrincipal } from "./auth.js";
 import { answerClientError, errorBody, handleError } from "./errors.js";
-import { logRefusals } from "./refusal-log.js";
+import { logClientError, logRefusals, RefusalLog } from "./refusal-log.js";
 import { agentRoutes } from "./routes/agents.js";
 import { installationRoutes } from "./routes/installations.js";
 import { apiKeyRoutes } from "./routes/api-keys.js";
@@ -72,6 +72,7 @@ export interface ServerDeps {
 
 /** The HTTP server: both webhook endpoints, the REST API, the admin console and health. */
 export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
+  const refusals = new RefusalLog(deps.log as FastifyBaseLogger);
   const app = Fastify({
     loggerInstance: deps.log as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
@@ -80,7 +81,12 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     requestTimeout: 30_000,
     return503OnClosing: true,
     // Malformed requests and router errors answer in the API's JSON error shape too.
-    clientErrorHandler: answerClientError,
+    clientErrorHandler: (error, socket) => {
+      // Read before the answer destroys the socket.
+      const ip = socket.remoteAddress;
+      const answer = answerClientError(error, socket);
+      if (answer) logClientError(refusals, error, answer, ip);
+    },
     frameworkErrors: handleError,
   });
   app.setValidatorCompiler(validatorCompiler);
@@ -89,7 +95,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   // The API takes JSON only: any other body is a 415, as on the webhook endpoints.
   app.removeContentTypeParser("text/plain");
   // Before any route is registered, so that every route's refusals are logged.
-  logRefusals(app);
+  logRefusals(app, refusals);
   // A keep-alive connection whose request was in flight at close would hold close() for the keep-alive timeout.
   let closing = false;
   app.addHook("preClose", async () => {

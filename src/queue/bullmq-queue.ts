@@ -1,5 +1,5 @@
 import { DelayedError, Queue, UnrecoverableError, Worker, type Job, type JobsOptions } from "bullmq";
-import { Redis, type RedisOptions } from "ioredis";
+import { Cluster, Redis, type RedisOptions } from "ioredis";
 import type { Logger } from "../log.js";
 import { JOB_NAMES, type JobName, type JobPayloads, type RetryPolicy } from "../domain/jobs.js";
 import {
@@ -13,6 +13,7 @@ import {
   type QueueSettings,
   type WorkOptions,
 } from "./queue.js";
+import { createRedisClient, type RedisClient } from "./redis-client.js";
 import { redisReady } from "./redis-ready.js";
 
 export interface BullmqQueueOptions {
@@ -48,12 +49,12 @@ const FAILED_JOBS_KEPT = 1000;
 /** The queue on Redis: one BullMQ queue per job name, workers only in processes that call work(). */
 export class BullmqQueue implements JobQueue {
   readonly kind = "bullmq" as const;
-  private readonly producer: Redis;
+  private readonly producer: RedisClient;
   private readonly queues: Record<JobName, Queue>;
   private readonly workers: Worker[] = [];
   private startWorkers?: () => void;
   /** Every socket this queue opened, BullMQ's copies included, so close() can end them all. */
-  private readonly clients = new Set<Redis>();
+  private readonly clients = new Set<RedisClient>();
   /** Releases the jobs still running when close() stops waiting for them. */
   private readonly abandoners = new Set<() => void>();
   private readonly enqueueTimeoutMs: number;
@@ -225,16 +226,21 @@ export class BullmqQueue implements JobQueue {
   }
 
   /** Opens a tracked socket; copies BullMQ makes with duplicate() are tracked too. */
-  private connect(options: RedisOptions): Redis {
-    return this.track(new Redis(this.options.redisUrl, { ...options, disconnectTimeout: DISCONNECT_TIMEOUT_MS }));
+  private connect(options: RedisOptions): RedisClient {
+    return this.track(createRedisClient(this.options.redisUrl, { ...options, disconnectTimeout: DISCONNECT_TIMEOUT_MS }));
   }
 
-  private track(client: Redis): Redis {
+  private track<C extends RedisClient>(client: C): C {
     this.clients.add(client);
     client.on("error", this.reportError);
     client.on("ready", this.reportReady);
     // A lazy copy would make BullMQ connect it once and give up for good if Redis is down at that moment.
-    client.duplicate = (override) => this.track(new Redis({ ...client.options, lazyConnect: false, ...override }));
+    if (client instanceof Cluster) {
+      const duplicate = client.duplicate.bind(client);
+      client.duplicate = (nodes, override) => this.track(duplicate(nodes, { lazyConnect: false, ...override }));
+    } else {
+      client.duplicate = (override) => this.track(new Redis({ ...client.options, lazyConnect: false, ...override }));
+    }
     return client;
   }
 
@@ -260,7 +266,7 @@ function isConnectionError(error: Error): boolean {
   const code = (error as NodeJS.ErrnoException).code;
   return (
     (typeof code === "string" && /^E[A-Z]+$/.test(code)) ||
-    /Connection is closed|Stream isn't writeable|ECONNREFUSED|ETIMEDOUT|MaxRetriesPerRequest/.test(error.message)
+    /Connection is closed|Stream isn't writeable|ECONNREFUSED|ETIMEDOUT|MaxRetriesPerRequest|Failed to refresh slots cache|Cluster isn't ready|Cluster is ended|None of startup nodes|CLUSTERDOWN/.test(error.message)
   );
 }
 

@@ -1,10 +1,10 @@
-import type { Redis } from "ioredis";
+import type { RedisClient } from "./redis-client.js";
 
 /**
  * Resolves true once the client is ready; false on its first error or after timeoutMs. For a client that
  * queues no commands while it connects, so that its first commands do not fail or wait without limit.
  */
-export function redisReady(client: Redis, timeoutMs: number): Promise<boolean> {
+export function redisReady(client: RedisClient, timeoutMs: number): Promise<boolean> {
   if (client.status === "ready") return Promise.resolve(true);
   return new Promise((resolve) => {
     const done = (ready: boolean): void => {

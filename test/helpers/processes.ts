@@ -101,7 +101,8 @@ export class ChildProcesses {
     if (!this.running.has(record)) return;
     record.stopping = true;
     record.child.kill("SIGTERM");
-    if ((await Promise.race([record.exited.then(() => "exited"), sleep(graceMs).then(() => "timeout")])) === "timeout") {
+    // Unreferenced: the grace timer of a child that exited in time must not keep jest waiting.
+    if ((await Promise.race([record.exited.then(() => "exited"), sleep(graceMs, undefined, { ref: false }).then(() => "timeout")])) === "timeout") {
       record.child.kill("SIGKILL");
       await record.exited;
     }

@@ -13,7 +13,7 @@ export interface RedisServer {
   stop(): Promise<void>;
 }
 
-async function answersPing(port: number): Promise<boolean> {
+export async function answersPing(port: number): Promise<boolean> {
   const client = new Redis({ host: "127.0.0.1", port, lazyConnect: true, maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => null });
   client.on("error", () => undefined);
   try {
@@ -39,7 +39,7 @@ function isFree(port: number): Promise<boolean> {
  * Redis is down for a restart any process on the machine may be handed it (another listen(0), the
  * source port of a connection), so redis-server could not bind it again and its clients met ECONNREFUSED.
  */
-async function portOutsideEphemeralRange(): Promise<number> {
+export async function portOutsideEphemeralRange(): Promise<number> {
   let low = 32_768;
   try {
     low = Number(readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8").trim().split(/\s+/)[0]);

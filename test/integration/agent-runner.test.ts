@@ -1,12 +1,12 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "@jest/globals";
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { sql } from "../../src/db/sql.js";
 import { startTestRuntime, type TestRuntime } from "../helpers/app-runtime.js";
 import { autoAssigningOrg, type AutoAssigningOrg } from "../helpers/auto-assign.js";
 import { issueEvent, issueOpened, pullRequestClosed, reviewSubmitted } from "../helpers/github-events.js";
+import { bareRepository, gitSandbox } from "../helpers/git-remote.js";
 import { GitHubServer } from "../helpers/github-server.js";
 import { deliverToApp } from "../helpers/http.js";
 import { listenOnLoopback } from "../helpers/mcp-client.js";
@@ -19,6 +19,7 @@ const SCRIPTED_AGENT = path.resolve("test/helpers/scripted-agent.mjs");
 let rt: TestRuntime;
 let appUrl: string;
 let root: string;
+let gitEnv: NodeJS.ProcessEnv;
 let children: ChildProcesses;
 const github = new GitHubServer();
 
@@ -28,26 +29,12 @@ interface Crew extends AutoAssigningOrg {
   remote: string;
 }
 
-/** A bare repository on disk with one commit on main: the remote a run clones and pushes to. */
-function bareRepository(name: string): string {
-  const remote = path.join(root, `${name}.git`);
-  const seed = path.join(root, `${name}-seed`);
-  execFileSync("git", ["init", "-q", "--bare", "-b", "main", remote]);
-  execFileSync("git", ["init", "-q", "-b", "main", seed]);
-  writeFileSync(path.join(seed, "README.md"), "# app\n");
-  const git = (...args: string[]) => execFileSync("git", ["-C", seed, "-c", "user.name=Seed", "-c", "user.email=seed@example.com", ...args]);
-  git("add", "README.md");
-  git("commit", "-q", "-m", "First commit");
-  git("push", "-q", remote, "main");
-  return remote;
-}
-
 /** An organization with one agent and its key, and a repository of its own. */
 async function crew(name: string, config: Record<string, unknown> = {}): Promise<Crew> {
   const org = await autoAssigningOrg(rt, [{ name: "coder", role: "engineer" }], { comment_on_create: true, ...config });
   const agentId = org.agents.coder!;
   const key = (await org.api.post(`/api/v1/agents/${agentId}/keys`)).body.key as string;
-  return { ...org, key, agentId, remote: bareRepository(name) };
+  return { ...org, key, agentId, remote: await bareRepository(root, gitEnv, name, "# app\n") };
 }
 
 async function openIssue(c: Crew, number: number, title: string): Promise<number> {
@@ -132,7 +119,7 @@ beforeAll(async () => {
     env: { ...github.env, AGENT_MAX_RUNS: "2", AGENT_HEARTBEAT_TIMEOUT_S: "30", SWEEP_INTERVAL_MS: "300" },
   });
   appUrl = (await listenOnLoopback(rt)).replace(/\/mcp$/, "");
-  root = mkdtempSync(path.join(tmpdir(), "entourage-runner-"));
+  ({ root, env: gitEnv } = gitSandbox("entourage-runner"));
   children = new ChildProcesses(root);
 });
 afterEach(async () => {
@@ -158,7 +145,7 @@ describe("npm run agent with a scripted coding agent", () => {
     expect(pr.body).toContain("> Wrote FIXED.md with the fix.");
     expect(pr.body).toMatch(new RegExp(`^- Fix task #${id} \\([0-9a-f]{7}\\)$`, "m"));
     expect(pr.body).toMatch(new RegExp(`^Entourage-Task: ${id}$`, "m"));
-    expect(remoteLog(c.remote, `entourage/task-${id}`)).toEqual([`Fix task #${id}`, "First commit"]);
+    expect(remoteLog(c.remote, `entourage/task-${id}`)).toEqual([`Fix task #${id}`, "first"]);
     expect(await taskRow(id)).toMatchObject({ status: "in_review", pull_request: { number: pr.number, url: pr.html_url, branch: `entourage/task-${id}` } });
 
     // The command ran in the workspace with the task, the prompt and the MCP configuration, and its output is the run's log.
@@ -207,7 +194,7 @@ describe("npm run agent with a scripted coding agent", () => {
     expect(review.action_taken).toBe(`changes_requested:${id}`);
     const second = await runEnded(id, 2);
     expect(second.outcome).toBe("pull_request");
-    expect(remoteLog(c.remote, `entourage/task-${id}`)).toEqual([`Address the review of task #${id}`, `Fix task #${id}`, "First commit"]);
+    expect(remoteLog(c.remote, `entourage/task-${id}`)).toEqual([`Address the review of task #${id}`, `Fix task #${id}`, "first"]);
     expect(github.pullRequests.filter((p) => p.repository === `${c.owner}/app`)).toHaveLength(1);
     expect(await taskRow(id)).toMatchObject({ status: "in_review", pull_request: { number: pr.number } });
   });
@@ -225,7 +212,7 @@ describe("npm run agent with a scripted coding agent", () => {
     expect(second.outcome).toBe("pull_request");
     expect((await runs(id)).map((r) => [r.number, r.outcome])).toEqual([[1, "lost"], [2, "pull_request"]]);
     expect(github.pullRequests.filter((p) => p.repository === `${c.owner}/app`)).toHaveLength(1);
-    expect(remoteLog(c.remote, `entourage/task-${id}`)).toEqual([`Fix task #${id}`, "First commit"]);
+    expect(remoteLog(c.remote, `entourage/task-${id}`)).toEqual([`Fix task #${id}`, "first"]);
   });
 
   it("kills the whole process group of a command that runs past its time, and the run is timed_out", async () => {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import SwaggerParser from "@apidevtools/swagger-parser";
-import { startTestRuntime, type TestRuntime } from "../helpers/app-runtime.js";
+import { createTenant, startTestRuntime, type TestRuntime } from "../helpers/app-runtime.js";
 
 let rt: TestRuntime;
 let doc: Record<string, any>;
@@ -34,12 +34,51 @@ describe("GET /api/openapi.json", () => {
       expect({ where, tags: op.tags?.length > 0, summary: typeof op.summary }).toEqual({ where, tags: true, summary: "string" });
       expect({ where, has2xx: Object.keys(op.responses).some((s) => s.startsWith("2")) }).toEqual({ where, has2xx: true });
       for (const [status, response] of Object.entries(op.responses as Record<string, any>)) {
-        if (!/^[45]/.test(status)) continue;
+        // Health answers its own body when something is down.
+        if (!/^[45]/.test(status) || (path === "/api/v1/health" && status === "503")) continue;
         expect({ where, status, schema: response.content["application/json"].schema }).toEqual({ where, status, schema: { $ref: "#/components/schemas/Error" } });
         expect(response.content["application/json"].example.error).toEqual({ code: expect.any(String), message: expect.any(String) });
       }
     }
     expect(doc.components.schemas.Error.properties.error.required).toEqual(["code", "message"]);
+  });
+
+  it("describes every success answer with its schema: none is left as Default Response", () => {
+    for (const [path, method, op] of operations()) {
+      const where = `${method} ${path}`;
+      const success = Object.entries(op.responses as Record<string, any>).filter(([status]) => status.startsWith("2"));
+      expect({ where, descriptions: success.map(([, r]) => r.description).filter((d) => d === "Default Response") }).toEqual({ where, descriptions: [] });
+      for (const [status, response] of success) {
+        const schema = response.content?.["application/json"]?.schema;
+        // A 204 has no body, so no schema; every other success answer has one.
+        expect({ where, status, schema: status === "204" ? "none" : typeof schema }).toEqual({ where, status, schema: status === "204" ? "none" : "object" });
+        if (status === "204") expect(response.content).toBeUndefined();
+      }
+    }
+    expect(doc.paths["/api/v1/health"].get.responses["503"].content["application/json"].schema).toEqual({ $ref: "#/components/schemas/Health" });
+    expect(doc.components.schemas.Task.examples[0]).toMatchObject({ id: 601, status: "todo" });
+  });
+
+  it("keeps only the components the document refers to", () => {
+    const text = JSON.stringify(doc);
+    for (const name of Object.keys(doc.components.schemas)) expect(text).toContain(`"#/components/schemas/${name}"`);
+    expect(Object.keys(doc.components.schemas).filter((name) => name.endsWith("Input"))).toEqual([]);
+  });
+
+  it("lists exactly the fields the API answers with", async () => {
+    const acme = await createTenant(rt, "acme");
+    const headers = { "x-api-key": acme.apiKey };
+    const post = async (url: string, payload: object) => (await rt.server.inject({ method: "POST", url, headers, payload })).json();
+    const fieldsOf = (name: string) => Object.keys(doc.components.schemas[name].properties).sort();
+    const task = await post(`/api/v1/teams/${acme.teamId}/tasks`, { title: "Document me" });
+    const webhook = await post("/api/v1/webhooks", { team_id: acme.teamId, name: "repo", events: ["issues"] });
+    const agent = await post(`/api/v1/teams/${acme.teamId}/agents`, { name: "alice", role: "engineer" });
+    const team = (await rt.server.inject({ method: "GET", url: `/api/v1/teams/${acme.teamId}`, headers })).json();
+    expect(Object.keys(task).sort()).toEqual(fieldsOf("Task"));
+    expect(Object.keys(webhook).sort()).toEqual(fieldsOf("CreatedWebhook"));
+    expect(Object.keys(agent).sort()).toEqual(fieldsOf("Agent"));
+    expect(Object.keys(team).sort()).toEqual(fieldsOf("Team"));
+    expect(task.created_at).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
   });
 
   it("asks no credential on the public routes and the rest for one, answered 401 without it", () => {

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import { mkdtempSync, rmSync } from "node:fs";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { pino } from "pino";
@@ -9,6 +10,7 @@ import { REFUSAL_LINES_PER_WINDOW } from "../../src/http/refusal-log.js";
 import { startRuntime, type Runtime } from "../../src/runtime.js";
 import { APP_WEBHOOK_SECRET, createTenant, TEST_ENCRYPTION_KEY, type Tenant } from "../helpers/app-runtime.js";
 import { FakeGitHub } from "../helpers/fake-github.js";
+import { rawRequest } from "../helpers/http-client.js";
 import { issueOpened, signedDelivery } from "../helpers/github-events.js";
 import { testPrivateKey } from "../helpers/private-key.js";
 import { createRedisPrefix, createTestDatabase, TEST_REDIS_URL, type TestDatabase } from "../helpers/services.js";
@@ -52,7 +54,10 @@ afterAll(async () => {
   if (dataDir) rmSync(dataDir, { recursive: true, force: true });
 });
 
-interface Line { level: number; msg: string; status?: number; code?: string; reason?: string; method?: string; route?: string; delivery?: string; ip?: string; left_out?: number }
+interface Line {
+  level: number; msg: string; status?: number; code?: string; reason?: string; method?: string; route?: string; path?: string; delivery?: string; ip?: string;
+  left_out?: number;
+}
 
 const parsed = (): Line[] => lines.map((l) => JSON.parse(l) as Line);
 const refusals = (route: string, status: number) => parsed().filter((l) => l.msg.startsWith("refused") && l.route === route && l.status === status);
@@ -129,6 +134,45 @@ describe("a refused request", () => {
     for (const secret of [WRONG_SECRET, APP_WEBHOOK_SECRET, hook.secret, acme.apiKey, "oc_mistyped-key-0123", "never stored", "title=x"]) {
       expect(all).not.toContain(secret);
     }
+  });
+});
+
+describe("a request Node's HTTP parser refuses, which no Fastify hook sees", () => {
+  let port: number;
+  beforeAll(async () => {
+    await rt.server.listen({ port: 0, host: "127.0.0.1" });
+    port = (rt.server.server.address() as AddressInfo).port;
+  });
+  const UNPARSED = "(not parsed)";
+
+  it("a malformed request line: answered 400 as JSON, one debug line with the parser's reason and the address", async () => {
+    const answer = await rawRequest(port, "NOT AN HTTP REQUEST\r\n\r\n", [], 5000);
+    expect(answer.status).toBe(400);
+    expect(JSON.parse(answer.body)).toEqual({ error: { code: "malformed_request", message: "the request is not valid HTTP" } });
+    expect(refusals(UNPARSED, 400)).toEqual([expect.objectContaining({
+      level: DEBUG, code: "malformed_request", reason: expect.stringMatching(/^HPE_/), method: "-", ip: "127.0.0.1",
+    })]);
+    expect(refusals(UNPARSED, 400)[0]!.msg).toMatch(/^refused - \(not parsed\): 400 malformed_request \(HPE_\w+\)$/);
+  });
+
+  it("headers over the limit on the App endpoint: answered 431, one info line under the route, without the headers", async () => {
+    const padding = "p".repeat(20_000);
+    const head = `POST /api/github/webhooks HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Padding: ${padding}\r\n\r\n`;
+    const answer = await rawRequest(port, head, [], 5000);
+    expect(answer.status).toBe(431);
+    expect(JSON.parse(answer.body).error.code).toBe("headers_too_large");
+    expect(refusals("/api/github/webhooks", 431)).toEqual([expect.objectContaining({
+      level: INFO, code: "headers_too_large", reason: "HPE_HEADER_OVERFLOW", method: "POST", ip: "127.0.0.1",
+    })]);
+    expect(lines.join("\n")).not.toContain("ppppp");
+  });
+
+  it("a bad header on the API: the path it asked for, never its query string", async () => {
+    const answer = await rawRequest(port, "GET /api/v1/webhooks?cursor=query-secret HTTP/1.1\r\nHost: 127.0.0.1\r\nBad Header\r\n\r\n", [], 5000);
+    expect(answer.status).toBe(400);
+    const [line] = parsed().filter((l) => l.msg.startsWith("refused") && l.path === "/api/v1/webhooks");
+    expect(line).toMatchObject({ level: DEBUG, status: 400, code: "malformed_request", method: "GET", route: UNPARSED, ip: "127.0.0.1" });
+    expect(lines.join("\n")).not.toContain("query-secret");
   });
 });
 

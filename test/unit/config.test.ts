@@ -1,7 +1,7 @@
 import { describe, expect, it } from "@jest/globals";
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import { ConfigError, loadClientConfig, loadConfig, loadEnvFile, requireServerSecrets } from "../../src/config.js";
+import { ConfigError, loadClientConfig, loadConfig, loadEnvFile, parseRedisUrl, requireServerSecrets } from "../../src/config.js";
 import { testPrivateKey } from "../helpers/private-key.js";
 
 describe("loadConfig", () => {
@@ -22,6 +22,9 @@ describe("loadConfig", () => {
     [{ PORT: "70000" }, /^PORT: /],
     [{ DATABASE_URL: "mysql://x" }, /^DATABASE_URL: /],
     [{ REDIS_URL: "localhost:6379" }, /^REDIS_URL: /],
+    [{ REDIS_URL: "redis+cluster://" }, /^REDIS_URL: must be a redis:\/\/ or rediss:\/\/ URL, or redis\+cluster:\/\//],
+    [{ REDIS_URL: "redis+cluster://a:1,b:99999" }, /^REDIS_URL: "b:99999" is not host:port/],
+    [{ REDIS_URL: "redis+cluster://a:1/2" }, /^REDIS_URL: must be/],
     [{ ROLE: "both" }, /^ROLE: /],
     [{ LOG_LEVEL: "loud" }, /^LOG_LEVEL: /],
     [{ APP_ID: "abc" }, /^APP_ID: /],
@@ -59,6 +62,32 @@ describe("loadConfig", () => {
     // Every bad variable at once, in one line.
     expect(() => loadConfig({ ENCRYPTION_KEY: "too-short", PORT: "nope", LOG_LEVEL: "loud" })).toThrow(/^PORT: .*; LOG_LEVEL: .*; ENCRYPTION_KEY: must be 32 bytes/);
     expect(() => requireServerSecrets(loadConfig({ DATABASE_URL: url, JWT_SECRET: "j".repeat(32), ENCRYPTION_KEY: "ab".repeat(32) }))).not.toThrow();
+  });
+});
+
+describe("REDIS_URL", () => {
+  it("names one server as before, with BullMQ's keys and the rate limits under QUEUE_PREFIX", () => {
+    const config = loadConfig({ REDIS_URL: "redis://127.0.0.1:6379/2", QUEUE_PREFIX: "app" });
+    expect(config).toMatchObject({ redisUrl: "redis://127.0.0.1:6379/2", redisCluster: false, queuePrefix: "app", redisKeyPrefix: "app" });
+    expect(parseRedisUrl("rediss://u:p@h:1")).toEqual({ cluster: false, url: "rediss://u:p@h:1" });
+  });
+
+  it("names a cluster by some of its nodes; BullMQ's prefix goes in a hash tag, the rate limits' does not", () => {
+    const config = loadConfig({ REDIS_URL: "redis+cluster://10.0.0.1:7000,10.0.0.2:7001,[::1]:7002,redis-3/" });
+    expect(config).toMatchObject({ redisCluster: true, queuePrefix: "{entourage}", redisKeyPrefix: "entourage" });
+    expect(parseRedisUrl(config.redisUrl!)).toEqual({
+      cluster: true,
+      nodes: [{ host: "10.0.0.1", port: 7000 }, { host: "10.0.0.2", port: 7001 }, { host: "::1", port: 7002 }, { host: "redis-3", port: 6379 }],
+      username: undefined, password: undefined, tls: false,
+    });
+    expect(loadConfig({ REDIS_URL: "redis+cluster://h:1", QUEUE_PREFIX: "{tenant-a}:q" }).queuePrefix).toBe("{tenant-a}:q");
+  });
+
+  it("takes a cluster's credentials (percent-encoded) and TLS from the URL", () => {
+    expect(parseRedisUrl("rediss+cluster://app:p%40ss:word@h1:6380,h2:6380")).toEqual({
+      cluster: true, nodes: [{ host: "h1", port: 6380 }, { host: "h2", port: 6380 }], username: "app", password: "p@ss:word", tls: true,
+    });
+    expect(parseRedisUrl("redis+cluster://:secret@h1:7000")).toMatchObject({ username: undefined, password: "secret" });
   });
 });
 

@@ -1,13 +1,12 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "@jest/globals";
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, rmSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
 import path from "node:path";
 import { git } from "../../src/runner/git.js";
 import { FatalRunnerError, runRunner } from "../../src/runner/loop.js";
-import { withGitIdentity } from "../../src/runner/run-files.js";
 import type { RunnerSettings } from "../../src/runner/settings.js";
+import { bareRepository, gitSandbox } from "../helpers/git-remote.js";
 
 const KEY = "oc_runTestKey0123456789abcdefghijklmnopqrstuv";
 const TOKEN = "ghs_runTestToken0123456789abcdefghijklmnop";
@@ -84,7 +83,7 @@ let root: string;
 let remote: string;
 let app: FakeApp;
 let url: string;
-let env: ReturnType<typeof withGitIdentity>;
+let env: NodeJS.ProcessEnv;
 
 function claimOf(overrides: { clone_url?: string; noRepository?: boolean } = {}): () => [number, unknown] {
   return () => [200, {
@@ -112,17 +111,8 @@ async function runOnce(settings: RunnerSettings, stopSignal = new AbortControlle
 }
 
 beforeAll(async () => {
-  root = mkdtempSync(path.join(tmpdir(), "runner-run-"));
-  // No user or system git settings: the runner sees git as a fresh machine would.
-  env = withGitIdentity({ PATH: process.env.PATH, HOME: root, GIT_CONFIG_NOSYSTEM: "1" });
-  remote = path.join(root, "origin.git");
-  await git(["init", "--quiet", "--bare", "--initial-branch=main", remote], { env });
-  const seed = path.join(root, "seed");
-  await git(["clone", "--quiet", `file://${remote}`, seed], { env });
-  writeFileSync(path.join(seed, "README.md"), "# demo\n");
-  await git(["add", "-A"], { cwd: seed, env });
-  await git(["commit", "--quiet", "-m", "first"], { cwd: seed, env });
-  await git(["push", "--quiet", "origin", "HEAD:refs/heads/main"], { cwd: seed, env });
+  ({ root, env } = gitSandbox("runner-run"));
+  remote = await bareRepository(root, env);
 });
 
 afterAll(() => rmSync(root, { recursive: true, force: true }));

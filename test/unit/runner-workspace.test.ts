@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { authenticatedGitEnv, NO_CREDENTIAL_HELPER, writeAskpassScript } from "../../src/runner/git-auth.js";
 import { git } from "../../src/runner/git.js";
-import { withGitIdentity } from "../../src/runner/run-files.js";
+import { bareRepository, gitSandbox } from "../helpers/git-remote.js";
 import {
   checkBranchName, checkCloneUrl, commitLeftovers, commitsSinceStart, prepareWorkspace, pushBranch, runDir, workspaceDir, WorkspaceRefusal,
 } from "../../src/runner/workspace.js";
@@ -84,7 +84,7 @@ describe("the git askpass helper", () => {
 describe("the workspace against a real repository", () => {
   let root: string;
   let remote: string;
-  let env: ReturnType<typeof withGitIdentity>;
+  let env: NodeJS.ProcessEnv;
 
   /** Every file under dir, .git included. */
   function allFiles(dir: string): string[] {
@@ -92,17 +92,8 @@ describe("the workspace against a real repository", () => {
   }
 
   beforeAll(async () => {
-    root = mkdtempSync(path.join(tmpdir(), "runner-workspace-"));
-    // No user or system git settings: the test sees git as a fresh machine would.
-    env = withGitIdentity({ PATH: process.env.PATH, HOME: root, GIT_CONFIG_NOSYSTEM: "1" });
-    remote = path.join(root, "origin.git");
-    await git(["init", "--quiet", "--bare", "--initial-branch=main", remote], { env });
-    const seed = path.join(root, "seed");
-    await git(["clone", "--quiet", `file://${remote}`, seed], { env });
-    writeFileSync(path.join(seed, "README.md"), "# demo\n");
-    await git(["add", "-A"], { cwd: seed, env });
-    await git(["commit", "--quiet", "-m", "first"], { cwd: seed, env });
-    await git(["push", "--quiet", "origin", "HEAD:refs/heads/main"], { cwd: seed, env });
+    ({ root, env } = gitSandbox("runner-workspace"));
+    remote = await bareRepository(root, env);
   });
 
   afterAll(() => rmSync(root, { recursive: true, force: true }));

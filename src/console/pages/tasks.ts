@@ -4,11 +4,11 @@ import { z } from "zod";
 import type { Agent } from "../../db/entities/agent.js";
 import type { ConsoleSession } from "../../db/entities/console-session.js";
 import { TASK_PRIORITIES, TASK_STATUSES, type Task, type TaskStatus } from "../../db/entities/task.js";
-import type { TaskEvent } from "../../db/entities/task-event.js";
 import { listOrganizationAgents } from "../../domain/agent-activity.js";
 import { MAX_PAGE_SIZE } from "../../domain/pagination.js";
 import { getRun, listRuns, retryTask } from "../../domain/runs.js";
 import { getTaskDetail } from "../../domain/task-detail.js";
+import type { TaskEventView } from "../../domain/task-history.js";
 import { moveTask } from "../../domain/task-moves.js";
 import { canMove, FINISHED, TRANSITIONS } from "../../domain/task-states.js";
 import { getTask, listTasks, updateTask } from "../../domain/tasks.js";
@@ -66,10 +66,9 @@ ${task.needs_human ? html`<span class="error">needs a person</span>` : ""}</div>
 ${moveForm(session, task, backTo)}</article>`;
 }
 
-function eventText(event: TaskEvent, agents: Map<string, Agent>): string {
+function eventText(event: TaskEventView, agents: Map<string, Agent>): string {
   const actor = event.actor_type === "agent" && event.actor_id ? agents.get(event.actor_id)?.name ?? "an agent" : event.actor_type.replace("_", " ");
-  // listTaskEvents names the statuses "from" and "to", as the API shows them.
-  const { from, to } = event as TaskEvent & { from?: string | null; to?: string | null };
+  const { from, to } = event;
   const move = from || to ? ` ${from ?? "—"} → ${to ?? "—"}` : "";
   const data = event.data as { note?: unknown; message?: unknown; agent_name?: unknown; reason?: unknown };
   const detail = [data.agent_name, data.note, data.message, data.reason].filter((v) => typeof v === "string").join(" · ");

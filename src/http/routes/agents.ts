@@ -8,6 +8,7 @@ import { sendAgentMessage } from "../../domain/agent-messages.js";
 import type { OutboxRelay } from "../../queue/outbox-relay.js";
 import { adminOnly } from "../auth.js";
 import { ForbiddenError } from "../../domain/errors.js";
+import { agent, agentMessage, page } from "../responses.js";
 import { idParams, jsonObject, nameText, pageQuery } from "../schemas.js";
 
 const teamParams = z.object({ team_id: z.uuid() });
@@ -37,7 +38,7 @@ export async function agentRoutes(scope: FastifyInstance, opts: { db: DataSource
   const { db } = opts;
 
   app.post("/api/v1/teams/:team_id/agents", {
-    schema: { tags: ["agents"], summary: "Add an agent to a team (it starts idle)", params: teamParams, body: createBody },
+    schema: { tags: ["agents"], summary: "Add an agent to a team (it starts idle)", params: teamParams, body: createBody, response: { 201: agent } },
     preHandler: adminOnly,
   }, async (request, reply) => {
     const agent = await createAgent(db, request.principal.orgId, request.params.team_id, request.body);
@@ -51,6 +52,7 @@ export async function agentRoutes(scope: FastifyInstance, opts: { db: DataSource
       summary: "List a team's agents, newest first; filter by status, role",
       params: teamParams,
       querystring: pageQuery.extend({ status: z.enum(AGENT_STATUSES).optional(), role: z.enum(AGENT_ROLES).optional() }),
+      response: { 200: page(agent) },
     },
   }, async (request) => {
     const { limit, cursor, ...filters } = request.query;
@@ -58,7 +60,7 @@ export async function agentRoutes(scope: FastifyInstance, opts: { db: DataSource
   });
 
   app.get("/api/v1/agents/:id", {
-    schema: { tags: ["agents"], summary: "Show an agent", params: idParams },
+    schema: { tags: ["agents"], summary: "Show an agent", params: idParams, response: { 200: agent } },
   }, async (request) => getAgent(db, request.principal.orgId, request.params.id));
 
   app.patch("/api/v1/agents/:id", {
@@ -67,6 +69,7 @@ export async function agentRoutes(scope: FastifyInstance, opts: { db: DataSource
       summary: "Change an agent's name, role, config (replaced whole) or status; agent credentials may change only the status",
       params: idParams,
       body: patchBody,
+      response: { 200: agent },
     },
   }, async (request) => {
     const { status, ...fields } = request.body;
@@ -81,7 +84,7 @@ export async function agentRoutes(scope: FastifyInstance, opts: { db: DataSource
   });
 
   app.post("/api/v1/agents/:id/messages", {
-    schema: { tags: ["agents"], summary: "Leave a message for an agent about a task of its team; its MCP inbox hands it over once", params: idParams, body: messageBody },
+    schema: { tags: ["agents"], summary: "Leave a message for an agent about a task of its team; its MCP inbox hands it over once", params: idParams, body: messageBody, response: { 201: agentMessage } },
     preHandler: adminOnly,
   }, async (request, reply) => {
     await getAgent(db, request.principal.orgId, request.params.id);

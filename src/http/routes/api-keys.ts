@@ -5,6 +5,7 @@ import { z } from "zod";
 import type { ApiKeyRole } from "../../db/entities/api-key.js";
 import { createAgentKey, createApiKey, listApiKeys, revokeApiKey } from "../../domain/api-keys.js";
 import { adminOnly } from "../auth.js";
+import { apiKey, createdAgentKey, createdApiKey, noContent, page } from "../responses.js";
 import { idParams, nameText, pageQuery } from "../schemas.js";
 
 const API_KEY_ROLES = ["admin", "agent"] as const satisfies readonly ApiKeyRole[];
@@ -20,7 +21,7 @@ export async function apiKeyRoutes(scope: FastifyInstance, opts: { db: DataSourc
   const { db } = opts;
 
   app.post("/api/v1/api-keys", {
-    schema: { tags: ["api-keys"], summary: "Create an API key (the key is shown only in this answer)", body: createBody },
+    schema: { tags: ["api-keys"], summary: "Create an API key (the key is shown only in this answer)", body: createBody, response: { 201: createdApiKey } },
     preHandler: adminOnly,
   }, async (request, reply) => {
     const { record, key } = await createApiKey(db, { orgId: request.principal.orgId, name: request.body.name, role: request.body.role });
@@ -28,7 +29,7 @@ export async function apiKeyRoutes(scope: FastifyInstance, opts: { db: DataSourc
   });
 
   app.post("/api/v1/agents/:id/keys", {
-    schema: { tags: ["api-keys"], summary: "Create a key that acts as this agent, on its team's tasks only (the key is shown only in this answer)", params: idParams },
+    schema: { tags: ["api-keys"], summary: "Create a key that acts as this agent, on its team's tasks only (the key is shown only in this answer)", params: idParams, response: { 201: createdAgentKey } },
     preHandler: adminOnly,
   }, async (request, reply) => {
     const { record, key } = await createAgentKey(db, request.principal.orgId, request.params.id);
@@ -37,12 +38,12 @@ export async function apiKeyRoutes(scope: FastifyInstance, opts: { db: DataSourc
   });
 
   app.get("/api/v1/api-keys", {
-    schema: { tags: ["api-keys"], summary: "List the organization's API keys, newest first, revoked ones included (never the key or its hash)", querystring: pageQuery },
+    schema: { tags: ["api-keys"], summary: "List the organization's API keys, newest first, revoked ones included (never the key or its hash)", querystring: pageQuery, response: { 200: page(apiKey) } },
     preHandler: adminOnly,
   }, async (request) => listApiKeys(db, request.principal.orgId, request.query));
 
   app.delete("/api/v1/api-keys/:id", {
-    schema: { tags: ["api-keys"], summary: "Revoke an API key at once; revoking it again changes nothing", params: idParams },
+    schema: { tags: ["api-keys"], summary: "Revoke an API key at once; revoking it again changes nothing", params: idParams, response: { 204: noContent } },
     preHandler: adminOnly,
   }, async (request, reply) => {
     await revokeApiKey(db, request.principal.orgId, request.params.id);

@@ -6,6 +6,7 @@ import { ConflictError } from "../../domain/errors.js";
 import { getInstallation, listInstallations } from "../../domain/installations.js";
 import { updateWebhook } from "../../domain/webhooks.js";
 import { adminOnly } from "../auth.js";
+import { installation, page } from "../responses.js";
 import { idParams, pageQuery } from "../schemas.js";
 
 const installationChanges = z.object({
@@ -21,15 +22,15 @@ export async function installationRoutes(scope: FastifyInstance, opts: { db: Dat
   const { db } = opts;
 
   app.get("/api/v1/installations", {
-    schema: { tags: ["installations"], summary: "List the organization's GitHub App installations, newest first", querystring: pageQuery },
+    schema: { tags: ["installations"], summary: "List the organization's GitHub App installations, newest first", querystring: pageQuery, response: { 200: page(installation) } },
   }, async (request) => listInstallations(db, request.principal.orgId, request.query));
 
   app.get("/api/v1/installations/:id", {
-    schema: { tags: ["installations"], summary: "An installation with its repositories, team, events and settings", params: idParams },
+    schema: { tags: ["installations"], summary: "An installation with its repositories, team, events and settings", params: idParams, response: { 200: installation } },
   }, async (request) => getInstallation(db, request.principal.orgId, request.params.id));
 
   app.patch("/api/v1/installations/:id", {
-    schema: { tags: ["installations"], summary: "Change the team, auto_assign, events or active flag of an installation (its webhook row)", params: idParams, body: installationChanges },
+    schema: { tags: ["installations"], summary: "Change the team, auto_assign, events or active flag of an installation (its webhook row)", params: idParams, body: installationChanges, response: { 200: installation } },
     preHandler: adminOnly,
   }, async (request) => {
     const { orgId } = request.principal;

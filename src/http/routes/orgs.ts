@@ -4,6 +4,7 @@ import type { DataSource } from "typeorm";
 import { z } from "zod";
 import { getOrganization, updateOrganization } from "../../domain/organizations.js";
 import { adminOnly } from "../auth.js";
+import { organization } from "../responses.js";
 import { idParams, nameText } from "../schemas.js";
 
 /** GitHub logins: letters, digits, hyphens; underscores for Enterprise Managed Users (login_shortcode). */
@@ -19,7 +20,7 @@ export async function orgRoutes(scope: FastifyInstance, opts: { db: DataSource }
   const { db } = opts;
 
   app.get("/api/v1/orgs/:id", {
-    schema: { tags: ["organizations"], summary: "Show the caller's organization", params: idParams },
+    schema: { tags: ["organizations"], summary: "Show the caller's organization", params: idParams, response: { 200: organization } },
   }, async (request) => getOrganization(db, request.principal.orgId, request.params.id));
 
   app.patch("/api/v1/orgs/:id", {
@@ -28,6 +29,7 @@ export async function orgRoutes(scope: FastifyInstance, opts: { db: DataSource }
       summary: "Rename the organization or set the GitHub account whose App installations belong to it",
       params: idParams,
       body: patchBody,
+      response: { 200: organization },
     },
     preHandler: adminOnly,
   }, async (request) => updateOrganization(db, request.principal.orgId, request.params.id, {

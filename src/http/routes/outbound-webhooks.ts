@@ -14,6 +14,9 @@ import { MAX_SECRET_GRACE_SECONDS } from "../../domain/webhooks.js";
 import { registrationCheck, type UrlGuard } from "../../outbound/url-guard.js";
 import type { OutboxRelay } from "../../queue/outbox-relay.js";
 import { adminOnly } from "../auth.js";
+import {
+  createdOutboundWebhook, newSecret, noContent, outboundDelivery, outboundDeliveryListItem, outboundWebhook, page,
+} from "../responses.js";
 import { idParams, pageQuery } from "../schemas.js";
 import { taskIdText } from "../task-fields.js";
 
@@ -65,7 +68,7 @@ export async function outboundWebhookRoutes(
   const checkUrl = registrationCheck(opts.guard);
 
   app.post("/api/v1/outbound-webhooks", {
-    schema: { tags: TAGS, summary: "Subscribe a URL to task notifications; the answer holds the signing secret, shown only here", body: createBody },
+    schema: { tags: TAGS, summary: "Subscribe a URL to task notifications; the answer holds the signing secret, shown only here", body: createBody, response: { 201: createdOutboundWebhook } },
     preHandler: adminOnly,
   }, async (request, reply) => {
     const body = request.body;
@@ -76,11 +79,11 @@ export async function outboundWebhookRoutes(
   });
 
   app.get("/api/v1/outbound-webhooks", {
-    schema: { tags: TAGS, summary: "List the organization's outbound webhooks, newest first", querystring: pageQuery },
+    schema: { tags: TAGS, summary: "List the organization's outbound webhooks, newest first", querystring: pageQuery, response: { 200: page(outboundWebhook) } },
   }, async (request) => listOutboundWebhooks(db, request.principal.orgId, request.query));
 
   app.get("/api/v1/outbound-webhooks/:id", {
-    schema: { tags: TAGS, summary: "Show an outbound webhook (never its secret or API key)", params: idParams },
+    schema: { tags: TAGS, summary: "Show an outbound webhook (never its secret or API key)", params: idParams, response: { 200: outboundWebhook } },
   }, async (request) => outboundWebhookView(await getOutboundWebhook(db, request.principal.orgId, request.params.id)));
 
   app.patch("/api/v1/outbound-webhooks/:id", {
@@ -89,6 +92,7 @@ export async function outboundWebhookRoutes(
       summary: "Change an outbound webhook's URL, events, team, API key (null removes it) or active flag",
       params: idParams,
       body: updateBody,
+      response: { 200: outboundWebhook },
     },
     preHandler: adminOnly,
   }, async (request) => {
@@ -100,7 +104,7 @@ export async function outboundWebhookRoutes(
   });
 
   app.delete("/api/v1/outbound-webhooks/:id", {
-    schema: { tags: TAGS, summary: "Delete an outbound webhook; nothing more is sent, its delivery log stays readable", params: idParams },
+    schema: { tags: TAGS, summary: "Delete an outbound webhook; nothing more is sent, its delivery log stays readable", params: idParams, response: { 204: noContent } },
     preHandler: adminOnly,
   }, async (request, reply) => {
     await deleteOutboundWebhook(db, request.principal.orgId, request.params.id);
@@ -113,6 +117,7 @@ export async function outboundWebhookRoutes(
       summary: "Replace the signing secret; grace_seconds keeps the old one signing too that much longer",
       params: idParams,
       body: regenerateBody,
+      response: { 200: newSecret },
     },
     preHandler: adminOnly,
   }, async (request) => regenerateOutboundSecret(db, box, request.principal.orgId, request.params.id, request.body?.grace_seconds ?? 0));
@@ -123,6 +128,7 @@ export async function outboundWebhookRoutes(
       summary: "List an outbound webhook's deliveries and how their attempts went, newest first",
       params: idParams,
       querystring: deliveriesQuery,
+      response: { 200: page(outboundDeliveryListItem) },
     },
   }, async (request) => {
     const { orgId } = request.principal;
@@ -132,7 +138,7 @@ export async function outboundWebhookRoutes(
   });
 
   app.get("/api/v1/outbound-webhooks/:id/deliveries/:delivery_id", {
-    schema: { tags: TAGS, summary: "Show one outbound delivery with the payload it sends", params: deliveryParams },
+    schema: { tags: TAGS, summary: "Show one outbound delivery with the payload it sends", params: deliveryParams, response: { 200: outboundDelivery } },
   }, async (request) => {
     const { orgId } = request.principal;
     const webhook = await getOutboundWebhook(db, orgId, request.params.id, { withDeleted: true });
@@ -144,6 +150,7 @@ export async function outboundWebhookRoutes(
       tags: TAGS,
       summary: "Send a delivery again: the same payload and X-Entourage-Delivery id, a new series of attempts",
       params: deliveryParams,
+      response: { 202: outboundDeliveryListItem },
     },
     preHandler: adminOnly,
   }, async (request, reply) => {

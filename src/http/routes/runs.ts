@@ -15,6 +15,7 @@ import {
 import type { RepositoryAccess } from "../../github/repository-access.js";
 import type { OutboxRelay } from "../../queue/outbox-relay.js";
 import { actorOf, adminOnly } from "../auth.js";
+import { claim, heartbeat, pullRequest, pushToken, run, runWithLog, task } from "../responses.js";
 import { taskIdText } from "../task-fields.js";
 
 export interface RunRouteOptions {
@@ -82,6 +83,7 @@ export async function runRoutes(scope: FastifyInstance, opts: RunRouteOptions): 
       tags: ["runs"],
       summary: "An agent's runner waits (up to wait_s) for the task dispatched to its agent, and starts a run of it",
       body: z.object({ wait_s: z.number().int().min(0).max(60).default(25) }).strict().optional(),
+      response: { 200: claim },
     },
   }, async (request) => {
     const agentId = agentOf(request);
@@ -99,7 +101,7 @@ export async function runRoutes(scope: FastifyInstance, opts: RunRouteOptions): 
   });
 
   app.post("/api/v1/tasks/:id/git-credentials", {
-    schema: { tags: ["runs"], summary: "A push token for the task's repository, for its running run's agent only", params: taskParams },
+    schema: { tags: ["runs"], summary: "A push token for the task's repository, for its running run's agent only", params: taskParams, response: { 200: pushToken } },
   }, async (request) => {
     const { task } = await runningRunOfAssignee(db, request.principal.orgId, agentOf(request), request.params.id);
     const source = task.source as GitHubTaskSource | null;
@@ -113,6 +115,7 @@ export async function runRoutes(scope: FastifyInstance, opts: RunRouteOptions): 
     schema: {
       tags: ["runs"], summary: "The runner is alive; the command's output since the last heartbeat. Answers whether to stop the command",
       params: runParams, body: z.object({ log: z.string().max(HEARTBEAT_LOG_LIMIT).default("") }).strict().optional(),
+      response: { 200: heartbeat },
     },
   }, async (request) => heartbeatRun(db, request.principal.orgId, agentOf(request), request.params.run_id, request.body?.log ?? ""));
 
@@ -127,6 +130,7 @@ export async function runRoutes(scope: FastifyInstance, opts: RunRouteOptions): 
         error: z.string().max(4000).optional(),
         log: z.string().max(HEARTBEAT_LOG_LIMIT).optional(),
       }).strict(),
+      response: { 200: run },
     },
   }, async (request) => {
     const run = await finishRun(db, request.principal.orgId, agentOf(request), request.params.run_id, request.body, settings);
@@ -144,6 +148,7 @@ export async function runRoutes(scope: FastifyInstance, opts: RunRouteOptions): 
         run_id: z.uuid(),
         commits: z.array(z.object({ sha: z.string().regex(/^[0-9a-f]{7,64}$/), subject: z.string().max(500) }).strict()).max(1000).default([]),
       }).strict(),
+      response: { 201: pullRequest },
     },
   }, async (request, reply) => {
     const body = request.body;
@@ -161,14 +166,14 @@ export async function runRoutes(scope: FastifyInstance, opts: RunRouteOptions): 
   }
 
   app.get("/api/v1/tasks/:id/runs", {
-    schema: { tags: ["runs"], summary: "The runs of a task, newest first (admin, or the task's agent); logs in each run's own view", params: taskParams },
+    schema: { tags: ["runs"], summary: "The runs of a task, newest first (admin, or the task's agent); logs in each run's own view", params: taskParams, response: { 200: z.object({ data: z.array(run) }) } },
   }, async (request) => {
     await readableTask(request, request.params.id);
     return { data: await listRuns(db, request.principal.orgId, request.params.id) };
   });
 
   app.get("/api/v1/tasks/:id/runs/:run_id", {
-    schema: { tags: ["runs"], summary: "One run of a task with the last 1 MiB of its output (admin, or the task's agent)", params: taskRunParams },
+    schema: { tags: ["runs"], summary: "One run of a task with the last 1 MiB of its output (admin, or the task's agent)", params: taskRunParams, response: { 200: runWithLog } },
   }, async (request) => {
     await readableTask(request, request.params.id);
     return getRun(db, request.principal.orgId, request.params.id, request.params.run_id);
@@ -176,7 +181,7 @@ export async function runRoutes(scope: FastifyInstance, opts: RunRouteOptions): 
 
   app.post("/api/v1/tasks/:id/retry", {
     preHandler: adminOnly,
-    schema: { tags: ["runs"], summary: "Give a task whose runs are spent a new budget of runs, and hand it to an agent again", params: taskParams },
+    schema: { tags: ["runs"], summary: "Give a task whose runs are spent a new budget of runs, and hand it to an agent again", params: taskParams, response: { 200: task } },
   }, async (request) => {
     const task = await retryTask(db, request.principal.orgId, request.params.id, actorOf(request.principal));
     await relay.flushQuietly();

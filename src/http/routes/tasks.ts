@@ -6,6 +6,7 @@ import { TASK_PRIORITIES, TASK_STATUSES } from "../../db/entities/task.js";
 import { createTask, getTask, listTeamTasks, updateTask } from "../../domain/tasks.js";
 import type { OutboxRelay } from "../../queue/outbox-relay.js";
 import { actorOf } from "../auth.js";
+import { page, task } from "../responses.js";
 import { pageQuery } from "../schemas.js";
 import { taskDescription, taskId, taskIdText } from "../task-fields.js";
 
@@ -59,6 +60,7 @@ export async function taskRoutes(scope: FastifyInstance, opts: { db: DataSource;
       summary: "List a team's tasks, newest first; filter by status, priority, tag, assignee_id, repository",
       params: teamParams,
       querystring: taskFilters,
+      response: { 200: page(task) },
     },
   }, async (request) => {
     const { limit, cursor, ...filters } = request.query;
@@ -66,7 +68,7 @@ export async function taskRoutes(scope: FastifyInstance, opts: { db: DataSource;
   });
 
   app.post("/api/v1/teams/:team_id/tasks", {
-    schema: { tags: TAGS, summary: "Create a task in the team (status todo)", params: teamParams, body: createBody },
+    schema: { tags: TAGS, summary: "Create a task in the team (status todo)", params: teamParams, body: createBody, response: { 201: task } },
   }, async (request, reply) => {
     const body = request.body;
     const task = await createTask(db, {
@@ -85,7 +87,7 @@ export async function taskRoutes(scope: FastifyInstance, opts: { db: DataSource;
   });
 
   app.get("/api/v1/tasks/:id", {
-    schema: { tags: TAGS, summary: "Show a task", params: taskParams },
+    schema: { tags: TAGS, summary: "Show a task", params: taskParams, response: { 200: task } },
   }, async (request) => getTask(db, request.principal.orgId, request.params.id));
 
   app.patch("/api/v1/tasks/:id", {
@@ -94,6 +96,7 @@ export async function taskRoutes(scope: FastifyInstance, opts: { db: DataSource;
       summary: "Change a task's title, description, priority, tags, assignee or status (through the state machine)",
       params: taskParams,
       body: updateBody,
+      response: { 200: task },
     },
   }, async (request) => {
     const task = await updateTask(db, request.principal.orgId, request.params.id, request.body, actorOf(request.principal));

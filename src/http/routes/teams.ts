@@ -5,6 +5,7 @@ import { z } from "zod";
 import { NotFoundError } from "../../domain/errors.js";
 import { createTeam, getTeam, listTeams, TEAM_SLUG_MAX, TEAM_SLUG_PATTERN } from "../../domain/teams.js";
 import { adminOnly } from "../auth.js";
+import { page, team } from "../responses.js";
 import { idParams, nameText, pageQuery } from "../schemas.js";
 
 const orgParams = z.object({ org_id: z.uuid() });
@@ -24,7 +25,7 @@ export async function teamRoutes(scope: FastifyInstance, opts: { db: DataSource 
   const { db } = opts;
 
   app.post("/api/v1/orgs/:org_id/teams", {
-    schema: { tags: ["teams"], summary: "Create a team (slug made from the name when absent)", params: orgParams, body: createBody },
+    schema: { tags: ["teams"], summary: "Create a team (slug made from the name when absent)", params: orgParams, body: createBody, response: { 201: team } },
     preHandler: adminOnly,
   }, async (request, reply) => {
     const { orgId } = request.principal;
@@ -33,7 +34,7 @@ export async function teamRoutes(scope: FastifyInstance, opts: { db: DataSource 
   });
 
   app.get("/api/v1/orgs/:org_id/teams", {
-    schema: { tags: ["teams"], summary: "List the organization's teams, newest first", params: orgParams, querystring: pageQuery },
+    schema: { tags: ["teams"], summary: "List the organization's teams, newest first", params: orgParams, querystring: pageQuery, response: { 200: page(team) } },
   }, async (request) => {
     const { orgId } = request.principal;
     assertOwnOrg(orgId, request.params.org_id);
@@ -41,6 +42,6 @@ export async function teamRoutes(scope: FastifyInstance, opts: { db: DataSource 
   });
 
   app.get("/api/v1/teams/:id", {
-    schema: { tags: ["teams"], summary: "Show a team", params: idParams },
+    schema: { tags: ["teams"], summary: "Show a team", params: idParams, response: { 200: team } },
   }, async (request) => getTeam(db, request.principal.orgId, request.params.id));
 }

@@ -14,6 +14,7 @@ import {
 } from "../../domain/webhooks.js";
 import type { OutboxRelay } from "../../queue/outbox-relay.js";
 import { adminOnly } from "../auth.js";
+import { createdWebhook, delivery, deliveryListItem, newSecret, noContent, page, reopenedDelivery, webhook } from "../responses.js";
 import { idParams, pageQuery } from "../schemas.js";
 
 const TAGS = ["webhooks"];
@@ -65,7 +66,7 @@ export async function webhookRoutes(scope: FastifyInstance, opts: { db: DataSour
   const { db } = opts;
 
   app.post("/api/v1/webhooks", {
-    schema: { tags: TAGS, summary: "Register a webhook; the answer holds its secret, shown only here", body: createBody },
+    schema: { tags: TAGS, summary: "Register a webhook; the answer holds its secret, shown only here", body: createBody, response: { 201: createdWebhook } },
     preHandler: adminOnly,
   }, async (request, reply) => {
     const { orgId } = request.principal;
@@ -79,11 +80,11 @@ export async function webhookRoutes(scope: FastifyInstance, opts: { db: DataSour
   });
 
   app.get("/api/v1/webhooks", {
-    schema: { tags: TAGS, summary: "List the organization's webhooks, newest first", querystring: pageQuery },
+    schema: { tags: TAGS, summary: "List the organization's webhooks, newest first", querystring: pageQuery, response: { 200: page(webhook) } },
   }, async (request) => listWebhooks(db, request.principal.orgId, request.query));
 
   app.get("/api/v1/webhooks/:id", {
-    schema: { tags: TAGS, summary: "Show a webhook (never its secret)", params: idParams },
+    schema: { tags: TAGS, summary: "Show a webhook (never its secret)", params: idParams, response: { 200: webhook } },
   }, async (request) => webhookView(await getWebhook(db, request.principal.orgId, request.params.id)));
 
   app.patch("/api/v1/webhooks/:id", {
@@ -92,6 +93,7 @@ export async function webhookRoutes(scope: FastifyInstance, opts: { db: DataSour
       summary: "Change a webhook's name, team, events, active flag or config (config is replaced whole)",
       params: idParams,
       body: updateBody,
+      response: { 200: webhook },
     },
     preHandler: adminOnly,
   }, async (request) => {
@@ -103,7 +105,7 @@ export async function webhookRoutes(scope: FastifyInstance, opts: { db: DataSour
   });
 
   app.delete("/api/v1/webhooks/:id", {
-    schema: { tags: TAGS, summary: "Delete a webhook; its delivery history stays readable", params: idParams },
+    schema: { tags: TAGS, summary: "Delete a webhook; its delivery history stays readable", params: idParams, response: { 204: noContent } },
     preHandler: adminOnly,
   }, async (request, reply) => {
     await deleteWebhook(db, request.principal.orgId, request.params.id);
@@ -116,6 +118,7 @@ export async function webhookRoutes(scope: FastifyInstance, opts: { db: DataSour
       summary: "Replace the webhook's secret; grace_seconds keeps the old one valid that much longer",
       params: idParams,
       body: regenerateBody,
+      response: { 200: newSecret },
     },
     preHandler: adminOnly,
   }, async (request) =>
@@ -127,6 +130,7 @@ export async function webhookRoutes(scope: FastifyInstance, opts: { db: DataSour
       summary: "List a webhook's deliveries, newest first (also after the webhook was deleted)",
       params: idParams,
       querystring: pageQuery.extend({ status: z.enum(DELIVERY_STATUSES).optional(), event_type: z.string().min(1).optional() }),
+      response: { 200: page(deliveryListItem) },
     },
   }, async (request) => {
     const { orgId } = request.principal;
@@ -136,7 +140,7 @@ export async function webhookRoutes(scope: FastifyInstance, opts: { db: DataSour
   });
 
   app.get("/api/v1/webhooks/:id/deliveries/:delivery_id", {
-    schema: { tags: TAGS, summary: "Show one delivery with its full payload", params: deliveryParams },
+    schema: { tags: TAGS, summary: "Show one delivery with its full payload", params: deliveryParams, response: { 200: delivery } },
   }, async (request) => {
     const { orgId } = request.principal;
     const { receiver: _r, github_installation_id: _g, ...delivery } = await getDelivery(db, orgId, request.params.id, request.params.delivery_id);
@@ -148,6 +152,7 @@ export async function webhookRoutes(scope: FastifyInstance, opts: { db: DataSour
       tags: TAGS,
       summary: "Process a stored delivery again; it never makes a second task",
       params: deliveryParams,
+      response: { 202: reopenedDelivery },
     },
     preHandler: adminOnly,
   }, async (request, reply) => {

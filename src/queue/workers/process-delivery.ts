@@ -1,6 +1,6 @@
 import type { Probot } from "probot";
 import type { DataSource } from "typeorm";
-import { finishAndTime, recordDeliveryError, startAttempt, type DeliveryTiming } from "../../domain/deliveries.js";
+import { finishAndTime, recordDeliveryError, startAttempt, type DeliveryTiming, type FinishedDeliveries } from "../../domain/deliveries.js";
 import { payloadProblem } from "../../domain/github-payloads.js";
 import { rateLimitDelayMs } from "../../github/rate-limit.js";
 import type { Logger } from "../../log.js";
@@ -12,6 +12,8 @@ export interface ProcessDeliveryDeps {
   probot: Probot;
   log: Logger;
   metrics: Metrics;
+  /** What the app's handlers left: a delivery a handler ended needs no query here. */
+  finished: FinishedDeliveries;
 }
 
 /** The messages of every handler that failed (Probot rejects with an AggregateError). */
@@ -43,6 +45,7 @@ export function processDelivery(deps: ProcessDeliveryDeps): JobHandler<"process-
     try {
       await deps.probot.receive({ id: delivery.id, name, payload: delivery.payload } as never);
     } catch (error) {
+      deps.finished.take(delivery.id);
       const message = failureMessage(error);
       const wait = rateLimitWait(error);
       if (wait !== undefined) {
@@ -57,7 +60,8 @@ export function processDelivery(deps: ProcessDeliveryDeps): JobHandler<"process-
       }
       throw error;
     }
-    const done = await finishAndTime(deps.db, delivery.id, { status: "ignored", actionTaken: `ignored: no action for ${delivery.event_type}` });
+    const done = deps.finished.take(delivery.id)
+      ?? await finishAndTime(deps.db, delivery.id, { status: "ignored", actionTaken: `ignored: no action for ${delivery.event_type}` });
     observe(deps, done);
     if (done?.status === "failed") warnInvalidPayload(deps, delivery.id, delivery.event_type, delivery.payload);
   };

@@ -1,5 +1,6 @@
 import type { Probot } from "probot";
 import type { DataSource } from "typeorm";
+import { withAdvisoryLock } from "../../db/advisory-lock.js";
 import { notRequestedWithin, recordRedeliveryRequest, unstoredAppDeliveries } from "../../domain/redelivery-requests.js";
 import { appHookDeliveries, GITHUB_REDELIVERY_WINDOW_MS } from "../../github/missed-deliveries.js";
 import type { Logger } from "../../log.js";
@@ -60,17 +61,7 @@ export function recoverDeliveries(deps: RecoverDeliveriesDeps): JobHandler<"reco
       await run();
       return;
     }
-    const runner = deps.db.createQueryRunner();
-    try {
-      const [lock] = (await runner.query("SELECT pg_try_advisory_lock($1) AS locked", [RECOVERY_LOCK])) as { locked: boolean }[];
-      if (!lock?.locked) return;
-      try {
-        await run();
-      } finally {
-        await runner.query("SELECT pg_advisory_unlock($1)", [RECOVERY_LOCK]);
-      }
-    } finally {
-      await runner.release();
-    }
+    // The lock's transaction stays open while GitHub is asked: one pooled connection, every RECOVER_INTERVAL_MS.
+    await withAdvisoryLock(deps.db, RECOVERY_LOCK, "try", run);
   };
 }

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import { setTimeout as sleep } from "node:timers/promises";
-import { Redis } from "ioredis";
 import type pg from "pg";
+import { loadConfig } from "../../../src/config.js";
+import { createRedisClient } from "../../../src/queue/redis-client.js";
 import { appProcessEnv, bootstrapOrganization, PROCESS_WEBHOOK_SECRET } from "../app-processes.js";
 import { tasksByIssue, waitForProcessed } from "../delivery-progress.js";
 import { reportFigures } from "../figures.js";
@@ -23,6 +24,16 @@ export interface CrashRestartSize {
   concurrency: number;
   /** How long every delivery may take to be processed once the last one was answered. */
   drainMs: number;
+}
+
+/** The services the app processes use, where a test wants others than a redis-server of its own and the test database. */
+export interface CrashRestartServices {
+  /** In the test's name: "on a Redis Cluster". */
+  label?: string;
+  /** Its Redis; the scenario restarts it halfway. */
+  redis?: (children: ChildProcesses, logDir: string) => Promise<{ url: string; restart(): Promise<void> }>;
+  /** The URL the app's processes get for the test's database (through a connection pooler, say). */
+  databaseUrl?: (children: ChildProcesses, logDir: string, database: TestDatabase) => Promise<string>;
 }
 
 const OWNER = "chaos-corp";
@@ -58,12 +69,12 @@ function plan(total: number): { requests: Planned[]; distinct: number } {
  * worker processes is killed with SIGKILL and started again and Redis restarts (losing every job):
  * exactly one task per issue, every delivery processed, no 5xx.
  */
-export function describeCrashAndRestart(size: CrashRestartSize): void {
-  describe(`${size.deliveries} deliveries while a worker is killed and Redis restarts`, () => {
+export function describeCrashAndRestart(size: CrashRestartSize, services: CrashRestartServices = {}): void {
+  describe(`${size.deliveries} deliveries while a worker is killed and Redis restarts${services.label ? ` ${services.label}` : ""}`, () => {
     let bed: ProcessBed;
     let logDir: string;
     let children: ChildProcesses;
-    let redis: RedisServer;
+    let redis: Pick<RedisServer, "url" | "restart">;
     let database: TestDatabase;
     let pool: pg.Pool;
     let github: GitHubServer;
@@ -74,8 +85,9 @@ export function describeCrashAndRestart(size: CrashRestartSize): void {
     beforeAll(async () => {
       bed = await openProcessBed("crash_restart");
       ({ logDir, children, github, database, pool } = bed);
-      redis = await startRedisServer(children);
-      env = appProcessEnv({ databaseUrl: database.url, redisUrl: redis.url, queuePrefix: QUEUE_PREFIX }, {
+      redis = services.redis ? await services.redis(children, logDir) : await startRedisServer(children);
+      const databaseUrl = services.databaseUrl ? await services.databaseUrl(children, logDir, database) : database.url;
+      env = appProcessEnv({ databaseUrl, redisUrl: redis.url, queuePrefix: QUEUE_PREFIX }, {
         ...github.env,
         SWEEP_INTERVAL_MS: "500",
         STALE_DELIVERY_MS: "4000",
@@ -181,12 +193,14 @@ async function commentJobsMissing(pool: pg.Pool, redisUrl: string, prefix: strin
   const pending = (await pool.query<{ job_id: string }>(
     "SELECT job_id FROM job_outbox WHERE job_name = 'github-comment' AND enqueued_at IS NOT NULL AND finished_at IS NULL")).rows;
   // One connection, no reconnecting in the background, its errors answered by the commands that fail.
-  const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  const redis = createRedisClient(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
   redis.on("error", () => undefined);
+  // BullMQ's prefix as the app makes it from QUEUE_PREFIX (in a hash tag on a cluster).
+  const { queuePrefix } = loadConfig({ REDIS_URL: redisUrl, QUEUE_PREFIX: prefix });
   try {
     await redis.connect();
     let missing = 0;
-    for (const { job_id } of pending) if (!(await redis.exists(`${prefix}:github-comment:${job_id}`))) missing += 1;
+    for (const { job_id } of pending) if (!(await redis.exists(`${queuePrefix}:github-comment:${job_id}`))) missing += 1;
     return missing;
   } finally {
     redis.disconnect();

@@ -21,6 +21,14 @@ export interface PostgresOutageSize {
   drainMs: number;
 }
 
+/** A connection pooler put between the app's processes and the proxy that is cut. */
+export interface PostgresOutagePooler {
+  /** In the test's name: "through PgBouncer". */
+  label: string;
+  /** Starts the pooler in front of `server`; resolves with the port the app connects to and how to stop it. */
+  start(children: ChildProcesses, logDir: string, server: { host: string; port: number }): Promise<{ port: number; stop(): Promise<void> }>;
+}
+
 const OWNER = "outage-corp";
 const REPOSITORY = `${OWNER}/outage`;
 const INSTALLATION = 9_200_001;
@@ -39,8 +47,8 @@ interface Sent {
  * 2xx for a delivery it did not store, and once PostgreSQL is back every stored delivery is processed.
  * The 503s are then sent again, as GitHub's redelivery would, and nothing is lost.
  */
-export function describePostgresOutage(size: PostgresOutageSize): void {
-  describe(`${size.deliveries} deliveries while PostgreSQL is unreachable for a while`, () => {
+export function describePostgresOutage(size: PostgresOutageSize, pooler?: PostgresOutagePooler): void {
+  describe(`${size.deliveries} deliveries while PostgreSQL is unreachable for a while${pooler ? ` ${pooler.label}` : ""}`, () => {
     let bed: ProcessBed;
     let logDir: string;
     let children: ChildProcesses;
@@ -49,6 +57,7 @@ export function describePostgresOutage(size: PostgresOutageSize): void {
     let proxy: TcpProxy;
     let github: GitHubServer;
     let web: AppProcess;
+    let runningPooler: { port: number; stop(): Promise<void> } | undefined;
     const redis = createRedisPrefix("pg_outage");
 
     beforeAll(async () => {
@@ -57,8 +66,10 @@ export function describePostgresOutage(size: PostgresOutageSize): void {
       const server = new URL(TEST_DATABASE_URL);
       proxy = new TcpProxy({ host: server.hostname, port: Number(server.port || 5432) });
       await proxy.start();
+      // The pooler (if any) stays up while the proxy behind it is cut, as PostgreSQL would go away behind it.
+      runningPooler = pooler ? await pooler.start(children, logDir, { host: "127.0.0.1", port: proxy.port }) : undefined;
       const throughProxy = new URL(database.url);
-      throughProxy.host = `127.0.0.1:${proxy.port}`;
+      throughProxy.host = `127.0.0.1:${runningPooler?.port ?? proxy.port}`;
       const env = appProcessEnv({ databaseUrl: throughProxy.toString(), redisUrl: TEST_REDIS_URL, queuePrefix: redis.prefix }, {
         ...github.env,
         SWEEP_INTERVAL_MS: "500",
@@ -75,6 +86,7 @@ export function describePostgresOutage(size: PostgresOutageSize): void {
 
     afterAll(async () => {
       await proxy?.restore();
+      await runningPooler?.stop();
       await bed?.close();
       await proxy?.close();
       await redis.clean();
