@@ -39,6 +39,14 @@ export default tseslint.config(
     },
   },
   {
+    // The console's one browser script.
+    files: ["src/console/assets/**/*.js"],
+    languageOptions: {
+      sourceType: "script",
+      globals: { window: "readonly", document: "readonly", location: "readonly", fetch: "readonly", DOMParser: "readonly", CustomEvent: "readonly", EventSource: "readonly" },
+    },
+  },
+  {
     // Payload builders edit GitHub's example JSON freely.
     files: ["test/**/*.ts"],
     rules: { "@typescript-eslint/no-explicit-any": "off" },

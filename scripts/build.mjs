@@ -2,7 +2,7 @@
 // With --if-changed it compiles only when a source, a tsconfig or the package files changed since that stamp,
 // so that `npm start`, `npm run admin` and `npm run demo` start at once when nothing changed.
 import { spawnSync } from "node:child_process";
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, statSync, utimesSync } from "node:fs";
+import { closeSync, cpSync, existsSync, mkdirSync, openSync, readdirSync, statSync, utimesSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -33,6 +33,8 @@ const tsc = spawnSync(process.execPath, [path.join(root, "node_modules", "typesc
   stdio: "inherit",
 });
 if (tsc.status !== 0) process.exit(tsc.status ?? 1);
+// The console's script and style sheet are served as they are, from beside its compiled modules.
+cpSync(path.join(root, "src", "console", "assets"), path.join(root, "dist", "console", "assets"), { recursive: true });
 mkdirSync(path.dirname(stamp), { recursive: true });
 closeSync(openSync(stamp, "w"));
 // The start time, not the end: a source saved while tsc ran is newer than the stamp and is built next time.

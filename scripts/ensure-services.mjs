@@ -1,4 +1,4 @@
-// Makes sure the PostgreSQL and Redis servers the tests use are reachable, and that pgbouncer is installed:
+// Makes sure the PostgreSQL and Redis servers the tests use are reachable, and that pgbouncer and Chromium are installed:
 // uses running ones; on Debian (as root) installs and starts them; otherwise says what to start.
 import { execSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -79,7 +79,19 @@ for (const service of services) {
   }
   missing.push(service);
 }
+// The console's browser tests drive Debian's chromium through playwright-core (whose own download cannot run here).
+const chromiumPath = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
+if (!existsSync(chromiumPath)) {
+  if (canInstall && !process.env.CHROMIUM_PATH) {
+    console.log("chromium is not installed; installing it for the console's browser tests");
+    try { sh("apt-get update -q && apt-get install -y -q chromium"); } catch (error) { console.error(String(error)); }
+  }
+  if (!existsSync(chromiumPath)) missing.push({ name: "Chromium", host: chromiumPath, port: "" });
+}
 if (missing.length > 0) {
-  for (const s of missing) console.error(`${s.name} is not reachable at ${s.host}:${s.port}: start it (trust auth for PostgreSQL) or set TEST_DATABASE_URL / TEST_REDIS_URL`);
+  for (const s of missing) {
+    if (s.name === "Chromium") console.error(`Chromium is not at ${s.host}: install Debian's chromium package or set CHROMIUM_PATH`);
+    else console.error(`${s.name} is not reachable at ${s.host}:${s.port}: start it (trust auth for PostgreSQL) or set TEST_DATABASE_URL / TEST_REDIS_URL`);
+  }
   process.exit(1);
 }

@@ -6,7 +6,7 @@ import { ConflictError, NotFoundError } from "./errors.js";
 import { eventType } from "./event-types.js";
 import { deliveryJobId } from "./jobs.js";
 import { scheduleJob } from "./outbox.js";
-import { pageQuery, toPage, type Page, type PageRequest } from "./pagination.js";
+import { filterAdder, pageQuery, toPage, type Page, type PageRequest } from "./pagination.js";
 
 export interface NewDelivery {
   /** APP_RECEIVER or the receiving webhook's id. */
@@ -17,6 +17,8 @@ export interface NewDelivery {
   /** The X-GitHub-Event header: `issues`, `pull_request`, … */
   event: string;
   payload: Record<string, unknown>;
+  /** The request's headers worth showing: never its signatures. */
+  headers?: Record<string, string>;
   /** `ignored` stores a delivery that will not be processed (an event the webhook does not subscribe to). */
   status?: Extract<DeliveryStatus, "received" | "ignored">;
   actionTaken?: string;
@@ -29,7 +31,7 @@ export interface RecordedDelivery {
   duplicate: boolean;
 }
 
-const DELIVERY_COLUMNS = 12;
+const DELIVERY_COLUMNS = 13;
 
 function deliveryRow(input: NewDelivery): unknown[] {
   const installation = input.payload.installation as { id?: unknown } | undefined;
@@ -39,7 +41,7 @@ function deliveryRow(input: NewDelivery): unknown[] {
     typeof input.payload.action === "string" ? input.payload.action : null,
     typeof installation?.id === "number" ? installation.id : null,
     JSON.stringify(deliverySummary(input.payload)), JSON.stringify(input.payload), status,
-    input.actionTaken ?? null, status === "received" ? null : new Date(),
+    input.actionTaken ?? null, status === "received" ? null : new Date(), JSON.stringify(input.headers ?? {}),
   ];
 }
 
@@ -57,7 +59,7 @@ export async function recordDeliveries(db: Queryable, inputs: readonly NewDelive
     db,
     `INSERT INTO webhook_deliveries
        (receiver, webhook_id, org_id, github_delivery_id, event_type, action, github_installation_id,
-        payload_summary, payload, status, action_taken, processed_at)
+        payload_summary, payload, status, action_taken, processed_at, headers)
      VALUES ${values.join(", ")}
      ON CONFLICT (receiver, github_delivery_id) DO NOTHING
      RETURNING id, receiver, github_delivery_id`,
@@ -166,7 +168,30 @@ export async function recordDeliveryError(db: Queryable, id: string, error: stri
 const LIST_COLUMNS =
   "id, webhook_id, github_delivery_id, event_type, action, status, payload_summary, action_taken, task_id, error, attempts, redeliveries, created_at, processed_at";
 
-export type DeliveryListItem = Omit<Delivery, "payload" | "receiver" | "org_id" | "github_installation_id">;
+export type DeliveryListItem = Omit<Delivery, "payload" | "headers" | "receiver" | "org_id" | "github_installation_id">;
+
+export interface DeliveryFilters {
+  webhook_id?: string;
+  status?: DeliveryStatus;
+  /** `issues.opened`, or `issues` for every action of it. */
+  event_type?: string;
+  /** owner/name */
+  repository?: string;
+}
+
+/** The organization's deliveries, newest first, filtered by webhook, status, event and repository. */
+export async function listOrganizationDeliveries(db: Queryable, orgId: string, filters: DeliveryFilters, page: PageRequest): Promise<Page<DeliveryListItem>> {
+  const where = ["org_id = $1"];
+  const params: unknown[] = [orgId];
+  const add = filterAdder(where, params);
+  if (filters.webhook_id) add((p) => `webhook_id = ${p}`, filters.webhook_id);
+  if (filters.status) add((p) => `status = ${p}`, filters.status);
+  if (filters.event_type) add((p) => `(event_type = ${p} OR split_part(event_type, '.', 1) = ${p})`, filters.event_type);
+  if (filters.repository) add((p) => `payload_summary->>'repository' = ${p}`, filters.repository);
+  const query = pageQuery({ select: `SELECT ${LIST_COLUMNS} FROM webhook_deliveries`, where, params }, page, "uuid");
+  const result = await sql<DeliveryListItem>(db, query.text, query.params);
+  return toPage(result.rows, query.limit);
+}
 
 export async function listDeliveries(
   db: Queryable,
@@ -175,19 +200,7 @@ export async function listDeliveries(
   filters: { status?: DeliveryStatus; event_type?: string },
   page: PageRequest,
 ): Promise<Page<DeliveryListItem>> {
-  const where = ["org_id = $1", "webhook_id = $2"];
-  const params: unknown[] = [orgId, webhookId];
-  if (filters.status) {
-    params.push(filters.status);
-    where.push(`status = $${params.length}`);
-  }
-  if (filters.event_type) {
-    params.push(filters.event_type);
-    where.push(`(event_type = $${params.length} OR split_part(event_type, '.', 1) = $${params.length})`);
-  }
-  const query = pageQuery({ select: `SELECT ${LIST_COLUMNS} FROM webhook_deliveries`, where, params }, page, "uuid");
-  const result = await sql<DeliveryListItem>(db, query.text, query.params);
-  return toPage(result.rows, query.limit);
+  return listOrganizationDeliveries(db, orgId, { ...filters, webhook_id: webhookId }, page);
 }
 
 export async function getDelivery(db: Queryable, orgId: string, webhookId: string, id: string): Promise<Delivery> {

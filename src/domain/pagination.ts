@@ -36,6 +36,14 @@ export function decodeCursor(cursor: string): Cursor {
   }
 }
 
+/** Adds filters to a query's `where` list, each value as the next parameter in `params`; `clause` gets its placeholder. */
+export function filterAdder(where: string[], params: unknown[]): (clause: (placeholder: string) => string, value: unknown) => void {
+  return (clause, value) => {
+    params.push(value);
+    where.push(clause(`$${params.length}`));
+  };
+}
+
 const castable: Record<"uuid" | "integer", (id: string) => boolean> = {
   integer: (id) => /^\d{1,10}$/.test(id) && Number(id) <= 2_147_483_647,
   uuid: isUuid,

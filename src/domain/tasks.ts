@@ -5,7 +5,7 @@ import { SetList } from "../db/set-list.js";
 import { sql, type Queryable } from "../db/sql.js";
 import { NotFoundError, ValidationError } from "./errors.js";
 import type { TaskDraft } from "./github-tasks.js";
-import { pageQuery, toPage, type Page, type PageRequest } from "./pagination.js";
+import { filterAdder, pageQuery, toPage, type Page, type PageRequest } from "./pagination.js";
 import { recordTaskEvent, type Actor } from "./task-events.js";
 import { giveTask, unassignTask } from "./assignment.js";
 import { moveLockedTask } from "./task-moves.js";
@@ -58,6 +58,22 @@ export interface TaskFilters {
   repository?: string;
 }
 
+/** The organization's tasks, newest first, of one team when team_id is given. */
+export async function listTasks(db: Queryable, orgId: string, filters: TaskFilters & { team_id?: string }, page: PageRequest): Promise<Page<Task>> {
+  const where = ["org_id = $1"];
+  const params: unknown[] = [orgId];
+  const add = filterAdder(where, params);
+  if (filters.team_id) add((p) => `team_id = ${p}`, filters.team_id);
+  if (filters.status) add((p) => `status = ${p}`, filters.status);
+  if (filters.priority) add((p) => `priority = ${p}`, filters.priority);
+  if (filters.tag) add((p) => `${p} = ANY(tags)`, filters.tag);
+  if (filters.assignee_id) add((p) => `assignee_id = ${p}`, filters.assignee_id);
+  if (filters.repository) add((p) => `source->>'repository' = ${p}`, filters.repository);
+  const query = pageQuery({ select: "SELECT * FROM tasks", where, params }, page, "integer");
+  const result = await sql<Task>(db, query.text, query.params);
+  return toPage(result.rows, query.limit);
+}
+
 /** The team's tasks, newest first; 404 for a team that is not the organization's. */
 export async function listTeamTasks(
   db: Queryable,
@@ -67,20 +83,7 @@ export async function listTeamTasks(
   page: PageRequest,
 ): Promise<Page<Task>> {
   await assertTeamOfOrg(db, orgId, teamId);
-  const where = ["org_id = $1", "team_id = $2"];
-  const params: unknown[] = [orgId, teamId];
-  const add = (clause: (n: number) => string, value: unknown) => {
-    params.push(value);
-    where.push(clause(params.length));
-  };
-  if (filters.status) add((n) => `status = $${n}`, filters.status);
-  if (filters.priority) add((n) => `priority = $${n}`, filters.priority);
-  if (filters.tag) add((n) => `$${n} = ANY(tags)`, filters.tag);
-  if (filters.assignee_id) add((n) => `assignee_id = $${n}`, filters.assignee_id);
-  if (filters.repository) add((n) => `source->>'repository' = $${n}`, filters.repository);
-  const query = pageQuery({ select: "SELECT * FROM tasks", where, params }, page, "integer");
-  const result = await sql<Task>(db, query.text, query.params);
-  return toPage(result.rows, query.limit);
+  return listTasks(db, orgId, { ...filters, team_id: teamId }, page);
 }
 
 /** The agent a task of the team may be assigned to; 400 for anyone else. */

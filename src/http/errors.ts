@@ -14,7 +14,8 @@ export function errorBody(code: string, message: string): { error: { code: strin
   return { error: { code, message } };
 }
 
-function domainStatus(error: DomainError): number {
+/** The HTTP status of a domain error, for the API and the console alike. */
+export function domainStatus(error: DomainError): number {
   if (error instanceof ValidationError) return 400;
   if (error instanceof UnauthorizedError) return 401;
   if (error instanceof ForbiddenError) return 403;

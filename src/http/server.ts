@@ -34,6 +34,8 @@ import { mcpRoutes } from "../mcp/route.js";
 import type { OriginPolicy } from "../mcp/request-origin.js";
 import { describeApi } from "./openapi.js";
 import { runRoutes, type RunRouteOptions } from "./routes/runs.js";
+import { consoleRoutes } from "../console/routes.js";
+import { LiveFeed } from "../console/live-feed.js";
 
 /** The app's defaults for agent runs, for a server built without a configuration (tests). */
 const DEFAULT_RUNS: Omit<RunRouteOptions, "db" | "relay"> = { settings: { heartbeatTimeoutMs: 60_000, maxRuns: 3 }, githubUrl: "https://github.com" };
@@ -68,7 +70,7 @@ export interface ServerDeps {
   runs?: Omit<RunRouteOptions, "db" | "relay">;
 }
 
-/** The HTTP server: both webhook endpoints, the REST API and health. */
+/** The HTTP server: both webhook endpoints, the REST API, the admin console and health. */
 export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   const refusals = new RefusalLog(deps.log as FastifyBaseLogger);
   const app = Fastify({
@@ -158,7 +160,12 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     await api.register(runRoutes, { db: deps.db, relay: deps.relay, ...(deps.runs ?? DEFAULT_RUNS) });
     await api.register(mcpRoutes, { db: deps.db, relay: deps.relay, log: deps.log, policy: deps.mcpOrigins ?? { allowedOrigins: [] } });
   });
+  const feed = new LiveFeed(deps.db, deps.log);
+  await app.register(consoleRoutes, {
+    db: deps.db, queue: deps.queue, relay: deps.relay, log: deps.log, feed, appConfigured: deps.appWebhookSecret !== undefined,
+  });
   app.addHook("onClose", async () => {
+    feed.stop();
     limiter?.redis?.disconnect();
   });
   return app;

@@ -46,6 +46,14 @@ function header(request: IncomingRequest, name: string): string | undefined {
   return Array.isArray(value) ? undefined : value;
 }
 
+/** Headers that prove or carry a secret are not kept with the delivery. */
+const UNKEPT_HEADERS = new Set(["x-hub-signature", "x-hub-signature-256", "authorization", "cookie", "x-api-key", "proxy-authorization"]);
+
+function keptHeaders(request: IncomingRequest): Record<string, string> {
+  return Object.fromEntries(Object.entries(request.headers)
+    .filter((entry): entry is [string, string] => typeof entry[1] === "string" && !UNKEPT_HEADERS.has(entry[0].toLowerCase())));
+}
+
 function parseObject(body: Buffer): Record<string, unknown> {
   let parsed: unknown;
   try {
@@ -87,6 +95,7 @@ export async function ingest(deps: IngressDeps, receiver: Receiver, request: Inc
     githubDeliveryId,
     event,
     payload,
+    headers: keptHeaders(request),
     status: filteredOut ? "ignored" : "received",
     actionTaken: filteredOut ? `ignored: event ${type} is not in the webhook's events` : undefined,
   });

@@ -118,6 +118,11 @@ export class BullmqQueue implements JobQueue {
     }
   }
 
+  /** The BullMQ queues themselves, one per job name, for Bull Board in the console. */
+  bullQueues(): Queue[] {
+    return Object.values(this.queues);
+  }
+
   async counts(): Promise<Record<JobName, JobCounts>> {
     const entries = await Promise.all(
       JOB_NAMES.map(async (name) => {

@@ -21,6 +21,8 @@ export interface Delivery {
   github_installation_id: number | null;
   payload_summary: Record<string, unknown>;
   payload: Record<string, unknown>;
+  /** The request's headers as received, without its signatures and credentials. */
+  headers: Record<string, string>;
   status: DeliveryStatus;
   action_taken: string | null;
   task_id: number | null;
@@ -46,6 +48,7 @@ export const DeliveryEntity = new EntitySchema<Delivery>({
     github_installation_id: { type: "bigint", nullable: true },
     payload_summary: { type: "jsonb", default: {} },
     payload: { type: "jsonb" },
+    headers: { type: "jsonb", default: {} },
     status: { type: "text", default: "received" },
     action_taken: { type: "text", nullable: true },
     task_id: { type: "integer", nullable: true },
@@ -58,6 +61,13 @@ export const DeliveryEntity = new EntitySchema<Delivery>({
   indices: [
     { name: "webhook_deliveries_webhook_idx", columns: ["webhook_id", "created_at", "id"] },
     { name: "webhook_deliveries_received_idx", columns: ["created_at"], where: "status = 'received'" },
+    // The console's delivery log of a whole organization (status too, so the overview counts a day from the index alone),
+    // and its live feed of deliveries that just ended.
+    { name: "webhook_deliveries_org_idx", columns: ["org_id", "created_at", "id", "status"] },
+    { name: "webhook_deliveries_processed_idx", columns: ["processed_at"] },
+    // The console's filter by repository: on (org_id, payload_summary's repository, created_at, id), an expression
+    // TypeORM cannot describe; the ConsoleViews migration made it.
+    { name: "webhook_deliveries_repository_idx", columns: ["org_id", "payload_summary"], synchronize: false },
   ],
   uniques: [{ columns: ["receiver", "github_delivery_id"] }],
   checks: [oneOf("webhook_deliveries", "status", DELIVERY_STATUSES)],

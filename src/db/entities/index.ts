@@ -16,10 +16,12 @@ export * from "./redelivery-request.js";
 export * from "./agent-message.js";
 export * from "./task-run.js";
 export * from "./app-setting.js";
+export * from "./console-session.js";
 
 import { AgentEntity } from "./agent.js";
 import { AgentMessageEntity } from "./agent-message.js";
 import { AppSettingEntity } from "./app-setting.js";
+import { ConsoleSessionEntity } from "./console-session.js";
 import { ApiKeyEntity } from "./api-key.js";
 import { DeliveryEntity } from "./delivery.js";
 import { GitHubCommentEntity } from "./github-comment.js";
@@ -40,5 +42,5 @@ export const ENTITIES = [
   OrganizationEntity, TeamEntity, AgentEntity, TaskEntity, TaskDependencyEntity, TaskEventEntity,
   InstallationEntity, WebhookEntity, DeliveryEntity, ApiKeyEntity, OutboundWebhookEntity, OutboundDeliveryEntity,
   OutboxJobEntity, GitHubCommentEntity, RedeliveryRequestEntity,
-  AgentMessageEntity, TaskRunEntity, AppSettingEntity,
+  AgentMessageEntity, TaskRunEntity, AppSettingEntity, ConsoleSessionEntity,
 ];

@@ -99,6 +99,8 @@ export const TaskEntity = new EntitySchema<Task>({
     { name: "tasks_parent_idx", columns: ["parent_id"], where: "parent_id IS NOT NULL" },
     { name: "tasks_waiting_idx", columns: ["team_id", "created_at"], where: "status = 'todo' AND assignee_id IS NULL AND auto_assign" },
     { name: "tasks_assignee_idx", columns: ["assignee_id"], where: "assignee_id IS NOT NULL" },
+    // The console's board: one column per status across the organization's teams.
+    { name: "tasks_org_status_idx", columns: ["org_id", "status", "created_at", "id"] },
   ],
   checks: [oneOf("tasks", "priority", TASK_PRIORITIES), oneOf("tasks", "status", TASK_STATUSES)],
   foreignKeys: [
