@@ -5,21 +5,25 @@ import { round } from "./services.mjs";
 /** Clock ticks per second of /proc/<pid>/stat's utime and stime: 100 on Linux. */
 const TICKS_PER_S = 100;
 
-/** CPU seconds (user + system) and RSS in MiB of one process; undefined once it is gone. */
-export function processSample(pid) {
+/** CPU seconds (user + system) and RSS in MiB of one process (`anon`: only its private memory); undefined once it is gone. */
+export function processSample(pid, { anon = false } = {}) {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
     // The command name may hold spaces: fields are counted after its closing parenthesis.
     const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
     const cpuS = (Number(fields[11]) + Number(fields[12])) / TICKS_PER_S;
-    const rssKb = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0);
+    const field = anon ? /RssAnon:\s+(\d+)/ : /VmRSS:\s+(\d+)/;
+    const rssKb = Number(field.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0);
     return { cpu_s: cpuS, rss_mb: round(rssKb / 1024, 0) };
   } catch {
     return undefined;
   }
 }
 
-/** The sum over every process named `name` (all postgres backends, redis-server): machine-wide, so other work counts too. */
+/**
+ * The sum over every process named `name` (all postgres backends, redis-server): machine-wide, so other work counts
+ * too. Memory is their private memory: PostgreSQL's shared buffers would count once per backend otherwise.
+ */
 export function serviceSample(name) {
   let cpuS = 0;
   let rssMb = 0;
@@ -33,7 +37,7 @@ export function serviceSample(name) {
       continue;
     }
     if (comm !== name) continue;
-    const sample = processSample(entry);
+    const sample = processSample(entry, { anon: true });
     if (!sample) continue;
     found += 1;
     cpuS += sample.cpu_s;
