@@ -34,8 +34,15 @@ afterEach(async () => {
   await Promise.all(opened.splice(0).map((queue) => queue.close(1000)));
 });
 
-function openQueue(): BullmqQueue {
-  const queue = new BullmqQueue({ redisUrl: TEST_REDIS_URL, prefix: `${redis.prefix}:q${++queues}`, settings: { defaultRetry: { ...DEFAULT_RETRY, attempts: 2, backoffMs: 20 }, retry: {} }, log });
+// Nothing listens on port 1: a queue there refuses every job.
+const CLOSED_PORT_URL = "redis://127.0.0.1:1";
+
+/** A queue on the test Redis, patient with a loaded machine, or one that refuses every job within half a second when `down`. */
+function openQueue(down = false): BullmqQueue {
+  const queue = new BullmqQueue({
+    redisUrl: down ? CLOSED_PORT_URL : TEST_REDIS_URL, prefix: `${redis.prefix}:q${++queues}`,
+    settings: { defaultRetry: { ...DEFAULT_RETRY, attempts: 2, backoffMs: 20 }, retry: {} }, log, enqueueTimeoutMs: down ? 500 : 10_000,
+  });
   opened.push(queue);
   return queue;
 }
@@ -110,5 +117,36 @@ describe("scheduled jobs a queue lost", () => {
     expect(await finished()).toEqual(["comment-51-resolved", "comment-52-resolved", "comment-53-resolved"]);
     expect(Object.fromEntries(tries)).toEqual({ 51: 2, 52: 1, 53: 2 });
     expect(failures).toHaveLength(4);
+  });
+});
+
+describe("the outbox relay", () => {
+  const schedule = async (count: number, tag: string) => {
+    for (let taskId = 1; taskId <= count; taskId += 1) {
+      await scheduleJob(database.dataSource, "github-comment", { taskId, kind: "tracked" }, { jobId: `comment-${taskId}-${tag}` });
+    }
+  };
+  const pendingRows = async (tag: string) =>
+    Number((await sql<{ n: string }>(database.dataSource, "SELECT count(*) AS n FROM job_outbox WHERE enqueued_at IS NULL AND job_id LIKE $1", [`comment-%-${tag}`])).rows[0]!.n);
+
+  it("queues each scheduled job once when several relays flush at the same time", async () => {
+    await schedule(450, "relays");
+    // Each relay feeds a queue of its own: a row taken by two relays would show in two queues.
+    const relays = [openQueue(), openQueue(), openQueue()].map((queue) => ({ queue, relay: new OutboxRelay(database.dataSource, queue, log) }));
+    await Promise.all(relays.flatMap(({ relay }) => [relay.flush(), relay.flush()]));
+    const counts = await Promise.all(relays.map(({ queue }) => waitingComments(queue)));
+    expect(counts.reduce((a, b) => a + b, 0)).toBe(450);
+    expect(await pendingRows("relays")).toBe(0);
+  });
+
+  it("hands back a batch the queue refuses, and the next flush queues it", async () => {
+    await schedule(30, "refused");
+    const down = new OutboxRelay(database.dataSource, openQueue(true), log);
+    await expect(down.flush()).rejects.toThrow();
+    expect(await pendingRows("refused")).toBe(30);
+    const up = openQueue();
+    await new OutboxRelay(database.dataSource, up, log).flush();
+    expect(await waitingComments(up)).toBe(30);
+    expect(await pendingRows("refused")).toBe(0);
   });
 });
