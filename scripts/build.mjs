@@ -34,7 +34,8 @@ const tsc = spawnSync(process.execPath, [path.join(root, "node_modules", "typesc
 });
 if (tsc.status !== 0) process.exit(tsc.status ?? 1);
 // The console's script and style sheet are served as they are, from beside its compiled modules.
-cpSync(path.join(root, "src", "console", "assets"), path.join(root, "dist", "console", "assets"), { recursive: true });
+const assets = path.join(root, "src", "console", "assets");
+if (existsSync(assets)) cpSync(assets, path.join(root, "dist", "console", "assets"), { recursive: true });
 mkdirSync(path.dirname(stamp), { recursive: true });
 closeSync(openSync(stamp, "w"));
 // The start time, not the end: a source saved while tsc ran is newer than the stamp and is built next time.
