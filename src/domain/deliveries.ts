@@ -103,7 +103,7 @@ export interface DeliveryOutcome {
 /** The UPDATE that ends a delivery still `received`; $1 its id, then finishParams. */
 const FINISH = `
   UPDATE webhook_deliveries
-     SET status = $2, action_taken = $3, task_id = $4, error = $5,
+     SET status = $2, action_taken = $3, task_id = $4, error = $5, attempts = attempts + 1,
          webhook_id = COALESCE($6, webhook_id), org_id = COALESCE($7, org_id), processed_at = now()
    WHERE id = $1 AND status = 'received'`;
 
@@ -153,15 +153,18 @@ export async function finishAndTime(db: Queryable, id: string, outcome: Delivery
   return result.rows[0];
 }
 
-/** Counts a processing attempt of a delivery still `received`, and returns it; undefined when it is gone or finished. */
-export async function startAttempt(db: Queryable, id: string): Promise<Delivery | undefined> {
-  const result = await sql<Delivery>(db, "UPDATE webhook_deliveries SET attempts = attempts + 1 WHERE id = $1 AND status = 'received' RETURNING *", [id]);
+/**
+ * A delivery still `received`, to process; undefined when it is gone or finished. Reading writes nothing, so a try
+ * costs no commit of its own: it is counted in `attempts` when it ends, by its outcome or by its error.
+ */
+export async function receivedDelivery(db: Queryable, id: string): Promise<Delivery | undefined> {
+  const result = await sql<Delivery>(db, "SELECT * FROM webhook_deliveries WHERE id = $1 AND status = 'received'", [id]);
   return result.rows[0];
 }
 
-/** Keeps the last processing error on a delivery that will be tried again. */
+/** Keeps the last processing error on a delivery that will be tried again, and counts the try. */
 export async function recordDeliveryError(db: Queryable, id: string, error: string): Promise<void> {
-  await sql(db, "UPDATE webhook_deliveries SET error = $2 WHERE id = $1 AND status = 'received'", [id, error]);
+  await sql(db, "UPDATE webhook_deliveries SET error = $2, attempts = attempts + 1 WHERE id = $1 AND status = 'received'", [id, error]);
 }
 
 /** The columns a delivery list shows: everything but the payload. */

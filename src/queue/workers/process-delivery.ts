@@ -1,6 +1,6 @@
 import type { Probot } from "probot";
 import type { DataSource } from "typeorm";
-import { finishAndTime, recordDeliveryError, startAttempt, type DeliveryTiming, type FinishedDeliveries } from "../../domain/deliveries.js";
+import { finishAndTime, recordDeliveryError, receivedDelivery, type DeliveryTiming, type FinishedDeliveries } from "../../domain/deliveries.js";
 import { payloadProblem } from "../../domain/github-payloads.js";
 import { rateLimitDelayMs } from "../../github/rate-limit.js";
 import type { Logger } from "../../log.js";
@@ -39,7 +39,7 @@ function rateLimitWait(error: unknown): number | undefined {
 export function processDelivery(deps: ProcessDeliveryDeps): JobHandler<"process-delivery"> {
   return async ({ deliveryId }, job) => {
     // A delivery already finished (a job queued twice, a redelivery's leftover) is not tried again.
-    const delivery = await startAttempt(deps.db, deliveryId);
+    const delivery = await receivedDelivery(deps.db, deliveryId);
     if (!delivery) return;
     const name = delivery.event_type.split(".")[0]!;
     try {
