@@ -4,13 +4,12 @@ import type { LogFormat } from "./config.js";
 
 export type { Logger };
 
+/** Request headers that carry a credential or prove one: never logged, never kept with a delivery. */
+export const SECRET_HEADERS = ["authorization", "proxy-authorization", "cookie", "x-api-key", "x-hub-signature", "x-hub-signature-256"];
+
 /** Header and field names whose values never reach a log line. */
 export const REDACTED_PATHS = [
-  "req.headers.authorization",
-  "req.headers[\"x-api-key\"]",
-  "req.headers[\"x-hub-signature-256\"]",
-  "req.headers[\"x-hub-signature\"]",
-  "req.headers.cookie",
+  ...SECRET_HEADERS.map((name) => `req.headers["${name}"]`),
   "*.secret",
   "*.api_key",
   "*.token",

@@ -3,6 +3,7 @@ import type { FastifyReply, FastifyRequest } from "fastify";
 import type { DataSource } from "typeorm";
 import type { ConsoleSession } from "../db/entities/console-session.js";
 import { findConsoleSession } from "../domain/console-sessions.js";
+import { cookieValue } from "../http/cookies.js";
 import { ForbiddenError } from "../domain/errors.js";
 
 export const SESSION_COOKIE = "entourage_console";
@@ -14,14 +15,6 @@ declare module "fastify" {
   }
 }
 
-/** The value of one cookie of the request. */
-export function cookieOf(request: FastifyRequest, name: string): string | undefined {
-  for (const part of (request.headers.cookie ?? "").split(";")) {
-    const [key, ...value] = part.trim().split("=");
-    if (key === name) return value.join("=");
-  }
-  return undefined;
-}
 
 /** HttpOnly keeps it from scripts, SameSite=Strict from other sites' requests, Path from the rest of the app. */
 export function sessionCookie(request: FastifyRequest, token: string, expiresAt: Date): string {
@@ -35,7 +28,7 @@ export function clearedSessionCookie(): string {
 
 /** The session the request's cookie opens, if any. */
 export async function loadSession(db: DataSource, request: FastifyRequest): Promise<ConsoleSession | undefined> {
-  const token = cookieOf(request, SESSION_COOKIE);
+  const token = cookieValue(request, SESSION_COOKIE);
   return token ? findConsoleSession(db, token) : undefined;
 }
 

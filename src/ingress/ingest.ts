@@ -6,6 +6,7 @@ import { eventType, subscribes } from "../domain/event-types.js";
 import type { Metrics } from "../metrics.js";
 import type { DeliveryBatcher } from "./delivery-batcher.js";
 import { signatureMatches } from "./verify-signature.js";
+import { SECRET_HEADERS } from "../log.js";
 
 export interface IngressDeps {
   db: DataSource;
@@ -46,8 +47,7 @@ function header(request: IncomingRequest, name: string): string | undefined {
   return Array.isArray(value) ? undefined : value;
 }
 
-/** Headers that prove or carry a secret are not kept with the delivery. */
-const UNKEPT_HEADERS = new Set(["x-hub-signature", "x-hub-signature-256", "authorization", "cookie", "x-api-key", "proxy-authorization"]);
+const UNKEPT_HEADERS = new Set(SECRET_HEADERS);
 
 function keptHeaders(request: IncomingRequest): Record<string, string> {
   return Object.fromEntries(Object.entries(request.headers)

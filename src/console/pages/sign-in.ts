@@ -6,7 +6,8 @@ import { DomainError } from "../../domain/errors.js";
 import type { ConsoleDeps } from "../deps.js";
 import { html } from "../html.js";
 import { page } from "../layout.js";
-import { assertSameOrigin, backTo, clearedSessionCookie, CONSOLE_PATH, cookieOf, SESSION_COOKIE, sessionCookie } from "../session.js";
+import { assertSameOrigin, backTo, clearedSessionCookie, CONSOLE_PATH, SESSION_COOKIE, sessionCookie } from "../session.js";
+import { cookieValue } from "../../http/cookies.js";
 
 /** Where to go after signing in: a console page, never another site. */
 function nextPage(next: string | undefined): string {
@@ -50,7 +51,7 @@ export async function signInRoutes(scope: FastifyInstance, deps: ConsoleDeps): P
   });
 
   app.post(`${CONSOLE_PATH}/logout`, { schema: { hide: true } }, async (request, reply) => {
-    const token = cookieOf(request, SESSION_COOKIE);
+    const token = cookieValue(request, SESSION_COOKIE);
     if (token) await closeConsoleSession(deps.db, token);
     reply.header("set-cookie", clearedSessionCookie());
     return backTo(reply, `${CONSOLE_PATH}/login`);

@@ -11,6 +11,7 @@ import { classifyAddress } from "../../outbound/ip-address.js";
 import { errorBody } from "../errors.js";
 import { registeredPage, setupClosedPage, setupErrorPage, setupPage } from "../setup-pages.js";
 import { APP_WEBHOOK_PATH } from "./github-app-webhooks.js";
+import { cookieValue } from "../cookies.js";
 
 export const SETUP_PATH = "/setup";
 export const SETUP_CALLBACK_PATH = "/setup/callback";
@@ -52,13 +53,6 @@ export function requestBaseUrl(request: FastifyRequest): string {
   return `${protocol === "https" ? "https" : "http"}://${host}`;
 }
 
-function cookieValue(request: FastifyRequest, name: string): string | undefined {
-  for (const part of (request.headers.cookie ?? "").split(";")) {
-    const [key, ...rest] = part.trim().split("=");
-    if (key === name) return rest.join("=");
-  }
-  return undefined;
-}
 
 function sameSecret(a: string, b: string): boolean {
   const left = Buffer.from(a);
