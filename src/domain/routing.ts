@@ -69,29 +69,11 @@ export async function ensureInstallationWebhook(db: Queryable, installation: Ins
   return result.rows[0]!;
 }
 
-async function loadWebhook(db: Queryable, id: string): Promise<Webhook | undefined> {
-  const result = await sql<Webhook>(db, "SELECT * FROM webhooks WHERE id = $1", [id]);
-  return result.rows[0];
-}
-
 /** JSON of a row back to the row: its `*_at` timestamps as dates again. */
 function rowFromJson<T>(json: Record<string, unknown>): T {
   const row: Record<string, unknown> = { ...json };
   for (const [key, value] of Object.entries(row)) if (key.endsWith("_at") && typeof value === "string") row[key] = new Date(value);
   return row as T;
-}
-
-/** The installation and its webhook row as they are, in one query: what nearly every App delivery finds. */
-async function knownInstallation(db: Queryable, githubId: number): Promise<{ installation: Installation; webhook: Webhook | null } | undefined> {
-  const result = await sql<{ installation: Record<string, unknown>; webhook: Record<string, unknown> | null }>(
-    db,
-    `SELECT to_jsonb(i) AS installation, to_jsonb(w) AS webhook
-       FROM installations i LEFT JOIN webhooks w ON w.installation_id = i.id
-      WHERE i.github_installation_id = $1`,
-    [githubId],
-  );
-  const row = result.rows[0];
-  return row && { installation: rowFromJson(row.installation), webhook: row.webhook && rowFromJson(row.webhook) };
 }
 
 /** The rows a delivery may route to, as they are now: read in the query that locks the delivery (see ROUTE_ROWS). */
@@ -123,20 +105,19 @@ export function splitRouteRows<D>(row: D & RouteRowsJson): { row: D; rows: Route
   return { row: rest as D, rows: { installation: parse(installation), installationWebhook: parse(installationWebhook), ownWebhook: parse(ownWebhook) } };
 }
 
-/** Finds the webhook a delivery belongs to, or why it is ignored; `rows`, when given, spare reading them again. */
-export async function routeDelivery(db: Queryable, delivery: Delivery, rows?: RouteRows): Promise<Routing> {
+/** Finds the webhook a delivery belongs to, or why it is ignored, from the rows read with it (ROUTE_ROWS). */
+export async function routeDelivery(db: Queryable, delivery: Delivery, rows: RouteRows): Promise<Routing> {
   // An App delivery keeps the webhook id found on its first run; a redelivery still routes by installation.
   if (delivery.receiver !== APP_RECEIVER && delivery.webhook_id) {
-    const webhook = rows ? rows.ownWebhook ?? undefined : await loadWebhook(db, delivery.webhook_id);
+    const webhook = rows.ownWebhook;
     if (!webhook || webhook.deleted_at) return { ignored: "the webhook was deleted" };
     if (!webhook.active) return { ignored: "the webhook is inactive" };
     return { route: { webhook, installation: null } };
   }
   const payload = delivery.payload as AppPayload;
   if (typeof payload.installation?.id !== "number") return { ignored: "no installation in the payload" };
-  const known = rows?.installation?.github_installation_id === payload.installation.id
-    ? { installation: rows.installation, webhook: rows.installationWebhook }
-    : await knownInstallation(db, payload.installation.id);
+  // The rows were joined on the delivery's installation id, which ingest took from this payload; first sight finds none.
+  const known = rows.installation?.github_installation_id === payload.installation.id ? rows : undefined;
   const installation = known?.installation ?? await ensureInstallation(db, payload);
   if (installation.deleted_at) return { ignored: `installation ${installation.github_installation_id} was deleted` };
   if (installation.suspended_at) return { ignored: `installation ${installation.github_installation_id} is suspended` };
@@ -148,7 +129,7 @@ export async function routeDelivery(db: Queryable, delivery: Delivery, rows?: Ro
   if (repository && installation.repositories && !installation.repositories.includes(repository)) {
     return { ignored: `repository ${repository} is not covered by installation ${installation.github_installation_id}` };
   }
-  const webhook = known?.webhook ?? await ensureInstallationWebhook(db, { ...installation, org_id: orgId }, orgId);
+  const webhook = known?.installationWebhook ?? await ensureInstallationWebhook(db, { ...installation, org_id: orgId }, orgId);
   if (!webhook.active) return { ignored: "the installation's webhook is inactive" };
   return { route: { webhook, installation: { ...installation, org_id: orgId } } };
 }

@@ -139,6 +139,18 @@ describe("POST /api/v1/webhooks/:id/deliveries/:delivery_id/redeliver", () => {
     expect(after.action_taken).toMatch(/^task_created:\d+$/);
   });
 
+  it("ignores a redelivery once the webhook it came to was turned off, and makes no task", async () => {
+    const hook = await register();
+    const deliveryId = await receive(hook, "issues", issueOpened({ number: 504, installationId: null }));
+    const first = await finished(deliveryId);
+    expect(first.action_taken).toMatch(/^task_created:\d+$/);
+    const patched = await rt.server.inject({ method: "PATCH", url: `/api/v1/webhooks/${hook.id}`, headers: { "x-api-key": acme.apiKey }, payload: { active: false } });
+    expect(patched.statusCode).toBe(200);
+
+    expect((await redeliver(hook.id, deliveryId)).statusCode).toBe(202);
+    expect(await finished(deliveryId)).toMatchObject({ status: "ignored", action_taken: "ignored: the webhook is inactive", task_id: null });
+  });
+
   it("answers 409 delivery_in_progress to a delivery that is still received", async () => {
     const hook = await register();
     const deliveryId = await receive(hook, "issues", issueOpened({ number: 504, installationId: null }));
