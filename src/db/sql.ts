@@ -1,4 +1,5 @@
 import { DataSource, type EntityManager } from "typeorm";
+import { deferredWrites, holdBack, runWithDeferred } from "./deferred-writes.js";
 
 export type Queryable = DataSource | EntityManager;
 
@@ -10,6 +11,10 @@ export interface SqlResult<T> {
 /** Runs one parameterized statement and returns its rows and affected-row count, whatever the statement. */
 export async function sql<T = Record<string, unknown>>(db: Queryable, text: string, params: unknown[] = []): Promise<SqlResult<T>> {
   const manager = db instanceof DataSource ? db.manager : db;
+  if (deferredWrites(manager)?.length) {
+    const result = await runWithDeferred(manager, text, params);
+    return { rows: result.rows as T[], rowCount: result.rowCount ?? result.rows.length };
+  }
   const runner = manager.queryRunner ?? manager.connection.createQueryRunner();
   try {
     const result = await runner.query(text, params, true);
@@ -17,4 +22,18 @@ export async function sql<T = Record<string, unknown>>(db: Queryable, text: stri
   } finally {
     if (!manager.queryRunner) await runner.release();
   }
+}
+
+/**
+ * A write whose result no one reads: inside a transaction that defers writes (a batch of deliveries) it goes
+ * with the next statement's round trip; anywhere else it runs now.
+ */
+export async function write(db: Queryable, text: string, params: unknown[] = []): Promise<void> {
+  if (!(db instanceof DataSource) && holdBack(db, text, params)) return;
+  await sql(db, text, params);
+}
+
+/** Sends the writes a transaction still holds back, before it commits. */
+export async function flushWrites(manager: EntityManager): Promise<void> {
+  if (deferredWrites(manager)?.length) await runWithDeferred(manager, "SELECT 1", []);
 }

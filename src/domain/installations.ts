@@ -3,7 +3,8 @@ import type { Delivery } from "../db/entities/delivery.js";
 import type { Installation } from "../db/entities/installation.js";
 import type { Webhook } from "../db/entities/webhook.js";
 import { sql, type Queryable } from "../db/sql.js";
-import { finishDelivery, type DeliveryOutcome, type FinishedOutcome } from "./deliveries.js";
+import type { DeliveryOutcome, FinishedOutcome } from "./deliveries.js";
+import { withLockedDelivery } from "./delivery-batch.js";
 import { NotFoundError } from "./errors.js";
 import { pageQuery, toPage, type Page, type PageRequest } from "./pagination.js";
 import { ensureInstallation, ensureInstallationWebhook, linkOrganization } from "./routing.js";
@@ -92,13 +93,7 @@ async function apply(manager: EntityManager, delivery: Delivery, listRepositorie
 
 /** installation and installation_repositories events keep the installation row as GitHub has it. */
 export async function applyInstallationEvent(db: DataSource, deliveryId: string, listRepositories?: RepositoryLister): Promise<FinishedOutcome> {
-  return db.transaction(async (manager) => {
-    const delivery = (await sql<Delivery>(manager, "SELECT * FROM webhook_deliveries WHERE id = $1 FOR UPDATE", [deliveryId])).rows[0];
-    if (!delivery) throw new Error(`delivery ${deliveryId} does not exist`);
-    if (delivery.status !== "received") return { status: delivery.status as DeliveryOutcome["status"], actionTaken: delivery.action_taken };
-    const outcome = await apply(manager, delivery, listRepositories);
-    return { ...outcome, timing: await finishDelivery(manager, delivery.id, outcome) };
-  });
+  return withLockedDelivery(db, deliveryId, (manager, delivery) => apply(manager, delivery, listRepositories));
 }
 
 /** An installation as its organization's admins see it: which repositories feed which team, and how. */

@@ -3,11 +3,12 @@ import type { Delivery } from "../db/entities/delivery.js";
 import type { Task, TaskPriority, TaskSource } from "../db/entities/task.js";
 import type { Webhook, WebhookConfig } from "../db/entities/webhook.js";
 import { sql } from "../db/sql.js";
-import { finishDelivery, type DeliveryOutcome, type FinishedOutcome } from "./deliveries.js";
+import type { DeliveryOutcome, FinishedOutcome } from "./deliveries.js";
+import { withLockedDelivery } from "./delivery-batch.js";
 import { subscribes } from "./event-types.js";
 import { payloadProblem } from "./github-payloads.js";
 import type { IssueOrPullRequestPayload } from "./github-tasks.js";
-import { ROUTE_ROWS, routeDelivery, splitRouteRows, type Route, type RouteRows, type RouteRowsJson } from "./routing.js";
+import { routeDelivery, type Route, type RouteRows } from "./routing.js";
 
 interface SenderPayload {
   sender?: { type?: string; login?: string };
@@ -78,18 +79,9 @@ async function teamFor(manager: EntityManager, webhook: Webhook, settings: Repos
   return team.rows[0]?.id ?? null;
 }
 
-let columnsButPayload: string | undefined;
-
-/** Every column of webhook_deliveries but its payload, from the entity. */
-function deliveryColumnsButPayload(db: DataSource): string {
-  columnsButPayload ??= db.getMetadata("Delivery").columns.map((c) => c.databaseName).filter((name) => name !== "payload").map((name) => `d.${name}`).join(", ");
-  return columnsButPayload;
-}
-
 /**
- * Runs one delivery through `decide` with the delivery row locked, so two workers holding the same
- * delivery take turns; the outcome is written in the same transaction as the work it describes. `payload`,
- * when given, is the stored delivery's payload as the caller already holds it.
+ * Runs one delivery through `decide` with the delivery row locked (see withLockedDelivery). `payload`, when
+ * given, is the stored delivery's payload as the caller already holds it.
  */
 export async function handleDelivery(
   db: DataSource,
@@ -98,24 +90,7 @@ export async function handleDelivery(
   repositorySettings?: () => Promise<RepositorySettings | undefined>,
   payload?: Record<string, unknown>,
 ): Promise<FinishedOutcome> {
-  return db.transaction(async (manager) => {
-    // The caller's copy of the payload (Probot's) spares reading it again: it never changes once stored.
-    const columns = payload ? deliveryColumnsButPayload(db) : "d.*";
-    // The rows it routes to come with it: one round trip for what nearly every delivery reads.
-    const locked = await sql<Delivery & RouteRowsJson>(
-      manager,
-      `SELECT ${columns}, ${ROUTE_ROWS.select} FROM webhook_deliveries d ${ROUTE_ROWS.joins} WHERE d.id = $1 FOR UPDATE OF d`,
-      [deliveryId],
-    );
-    if (!locked.rows[0]) throw new Error(`delivery ${deliveryId} does not exist`);
-    const { row, rows } = splitRouteRows(locked.rows[0]);
-    const delivery = payload ? { ...row, payload } : row;
-    if (delivery.status !== "received") {
-      return { status: delivery.status as DeliveryOutcome["status"], actionTaken: delivery.action_taken, taskId: delivery.task_id };
-    }
-    const outcome = await route(manager, delivery, rows, decide, repositorySettings);
-    return { ...outcome, timing: await finishDelivery(manager, delivery.id, outcome) };
-  });
+  return withLockedDelivery(db, deliveryId, (manager, delivery, rows) => route(manager, delivery, rows, decide, repositorySettings), payload);
 }
 
 async function route(

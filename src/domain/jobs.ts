@@ -1,7 +1,10 @@
 /** Every background job, its payload, and how it is retried. */
 export interface JobPayloads {
-  /** Hand one stored webhook delivery to the Probot app. */
-  "process-delivery": { deliveryId: string };
+  /**
+   * Hand stored webhook deliveries to the Probot app: `deliveryId`, or, for deliveries stored together, all of
+   * `deliveryIds` (the first of which is `deliveryId`, which names the job).
+   */
+  "process-delivery": { deliveryId: string; deliveryIds?: string[] };
   /** Give the team's waiting tasks to its idle agents. */
   assign: { teamId: string };
   /** Tell an assigned agent to start; `round` is the task's dispatch_round when it was assigned. */

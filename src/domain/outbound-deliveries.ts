@@ -1,10 +1,11 @@
 import { randomUUID } from "node:crypto";
-import type { DataSource, EntityManager } from "typeorm";
+import { DataSource, type EntityManager } from "typeorm";
+import { deferredWrites } from "../db/deferred-writes.js";
 import { v7 as uuid7 } from "uuid";
 import type { OutboundDelivery, OutboundDeliveryStatus } from "../db/entities/outbound-delivery.js";
 import type { OutboundWebhook } from "../db/entities/outbound-webhook.js";
 import type { Task } from "../db/entities/task.js";
-import { sql, type Queryable } from "../db/sql.js";
+import { sql, write, type Queryable } from "../db/sql.js";
 import { retryDelayMs } from "./outbound-retry-schedule.js";
 import { ConflictError, NotFoundError } from "./errors.js";
 import { notificationBody, wantsEvent, type Notification, type OutboundEvent } from "./outbound-events.js";
@@ -25,7 +26,7 @@ async function addDelivery(
 ): Promise<void> {
   const id = uuid7();
   const body = notificationBody({ event: input.event, taskId: input.taskId, teamId: input.teamId, timestamp: input.at, data: input.data });
-  await sql(
+  await write(
     db,
     // clock_timestamp, not the transaction's start: a task's notifications list in the order they were made.
     `INSERT INTO outbound_deliveries (id, outbound_webhook_id, org_id, task_id, event, body, created_at, updated_at)
@@ -45,6 +46,31 @@ export const TASK_SUBSCRIBERS = `
    ORDER BY s.created_at, s.id`;
 
 export type TaskSubscriber = Pick<OutboundWebhook, "id" | "events"> & Pick<Task, "team_id">;
+
+/** Each organization's active subscriptions, read once per transaction that defers writes (a batch of deliveries). */
+const subscriptionsRead = new WeakMap<EntityManager, Map<string, Promise<Pick<OutboundWebhook, "id" | "events" | "team_id">[]>>>();
+
+/**
+ * The subscriptions a change of `task` may go to, as TASK_SUBSCRIBERS finds them, from the organization's list that a
+ * batch reads once; undefined outside a batch, where TASK_SUBSCRIBERS is read with the event's own INSERT.
+ */
+export function batchSubscribers(db: Queryable, task: Pick<Task, "org_id" | "team_id">): Promise<TaskSubscriber[]> | undefined {
+  if (db instanceof DataSource || !deferredWrites(db)) return undefined;
+  let byOrg = subscriptionsRead.get(db);
+  if (!byOrg) subscriptionsRead.set(db, (byOrg = new Map()));
+  let read = byOrg.get(task.org_id);
+  if (!read) {
+    read = sql<Pick<OutboundWebhook, "id" | "events" | "team_id">>(
+      db,
+      "SELECT id, events, team_id FROM outbound_webhooks WHERE org_id = $1 AND active AND deleted_at IS NULL ORDER BY created_at, id",
+      [task.org_id],
+    ).then((result) => result.rows);
+    byOrg.set(task.org_id, read);
+  }
+  return read.then((all) => all
+    .filter((s) => s.team_id === null || s.team_id === task.team_id)
+    .map((s) => ({ id: s.id, events: s.events, team_id: task.team_id })));
+}
 
 /**
  * Part of every task change (called by recordTaskEvent, in its transaction, with the rows of TASK_SUBSCRIBERS):

@@ -1,9 +1,9 @@
 import { v7 as uuid7 } from "uuid";
 import type { ActorType } from "../db/entities/task-event.js";
 import type { Task, TaskStatus } from "../db/entities/task.js";
-import { sql, type Queryable } from "../db/sql.js";
+import { sql, write, type Queryable } from "../db/sql.js";
 import { noticeOnGitHub } from "./github-notices.js";
-import { fanOutTaskEvent, TASK_SUBSCRIBERS, type TaskSubscriber } from "./outbound-deliveries.js";
+import { batchSubscribers, fanOutTaskEvent, TASK_SUBSCRIBERS, type TaskSubscriber } from "./outbound-deliveries.js";
 import { notificationsFor } from "./outbound-events.js";
 
 /** Who made a change: recorded with every task event. */
@@ -27,14 +27,18 @@ const INSERT_EVENT = `
  */
 export async function recordTaskEvent(
   db: Queryable,
-  task: Pick<Task, "id" | "org_id">,
+  task: Pick<Task, "id" | "org_id"> & Partial<Pick<Task, "team_id">>,
   event: { type: string; from?: TaskStatus | null; to?: TaskStatus | null; actor: Actor; data?: Record<string, unknown> },
 ): Promise<void> {
   const params = [uuid7(), task.id, task.org_id, event.type, event.from ?? null, event.to ?? null, event.actor.type, event.actor.id,
     JSON.stringify(event.data ?? {})];
   const notifications = notificationsFor(event);
+  const known = notifications.length > 0 && task.team_id ? batchSubscribers(db, { org_id: task.org_id, team_id: task.team_id }) : undefined;
   if (notifications.length === 0) {
-    await sql(db, INSERT_EVENT, params);
+    await write(db, INSERT_EVENT, params);
+  } else if (known) {
+    await write(db, INSERT_EVENT, params);
+    await fanOutTaskEvent(db, task, notifications, await known);
   } else {
     // One round trip: the event is written and the subscriptions it may go to are read in the same statement.
     const subscribers = await sql<TaskSubscriber>(db, `WITH recorded AS (${INSERT_EVENT}) ${TASK_SUBSCRIBERS}`, params);

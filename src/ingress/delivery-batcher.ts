@@ -21,8 +21,8 @@ interface Waiting {
 }
 
 /**
- * Stores the deliveries that arrive together with one INSERT and one commit, then queues the new ones with
- * one addBulk; each caller is answered once its delivery is committed. A delivery arriving while nothing is
+ * Stores the deliveries that arrive together with one INSERT and one commit, then queues the new ones as
+ * one job, which a worker processes in one transaction; each caller is answered once its delivery is committed. A delivery arriving while nothing is
  * being written is written at once, so a batch only forms under load and costs a lone delivery no wait.
  */
 export class DeliveryBatcher {
@@ -79,7 +79,9 @@ export class DeliveryBatcher {
     const queued = stored.filter((d) => !d.duplicate && d.status === "received");
     if (queued.length > 0) {
       try {
-        await this.queue.addBulk("process-delivery", queued.map((d) => ({ payload: { deliveryId: d.id }, options: { jobId: deliveryJobId(d.id) } })));
+        const first = queued[0]!.id;
+        const ids = queued.map((d) => d.id);
+        await this.queue.add("process-delivery", ids.length === 1 ? { deliveryId: first } : { deliveryId: first, deliveryIds: ids }, { jobId: deliveryJobId(first) });
       } catch (error) {
         this.log.warn({ deliveries: queued.length, err: (error as Error).message }, "deliveries stored but not queued; the sweeper queues them later");
       }

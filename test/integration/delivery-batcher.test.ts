@@ -7,7 +7,9 @@ import type { NewDelivery } from "../../src/domain/deliveries.js";
 import { DeliveryBatcher } from "../../src/ingress/delivery-batcher.js";
 import { createLogger } from "../../src/log.js";
 import { BullmqQueue } from "../../src/queue/bullmq-queue.js";
-import { DEFAULT_RETRY } from "../../src/domain/jobs.js";
+import { Queue } from "bullmq";
+import { DEFAULT_RETRY, deliveryJobId, type JobPayloads } from "../../src/domain/jobs.js";
+import { jobDeliveries } from "../../src/queue/workers/process-delivery.js";
 import { issueOpened } from "../helpers/github-events.js";
 import { testRandom } from "../helpers/random.js";
 import { createRedisPrefix, createTestDatabase, TEST_REDIS_URL, type TestDatabase } from "../helpers/services.js";
@@ -30,12 +32,22 @@ afterAll(async () => {
   await redis.clean();
 });
 
+/** The process-delivery jobs waiting in Redis, with their payloads. */
+async function waitingDeliveryJobs(): Promise<{ id?: string; data: JobPayloads["process-delivery"] }[]> {
+  const reader = new Queue("process-delivery", { connection: { url: TEST_REDIS_URL }, prefix: redis.prefix });
+  try {
+    return await reader.getWaiting();
+  } finally {
+    await reader.close();
+  }
+}
+
 function delivery(githubDeliveryId: string, number: number, receiver = APP_RECEIVER): NewDelivery {
   return { receiver, webhookId: null, orgId: null, githubDeliveryId, event: "issues", payload: issueOpened({ owner: "acme-corp", number, installationId: 5 }) };
 }
 
 describe("deliveries stored together", () => {
-  it("store each delivery id once per receiver, whatever arrives in the same batch, and queue each new one once", async () => {
+  it("store each delivery id once per receiver, whatever arrives in the same batch, and queue each new one once, in one job per batch", async () => {
     const batcher = new DeliveryBatcher(database.dataSource, queue, log, { maxRows: 16, maxInFlight: 2 });
     const ids = Array.from({ length: 120 }, () => randomUUID());
     // Every id once, 40 of them a second time at the same moment, and 10 of them to a second receiver as well.
@@ -55,7 +67,13 @@ describe("deliveries stored together", () => {
     expect(answers.filter((a) => !a.duplicate)).toHaveLength(130);
     expect(answers.filter((a) => a.duplicate)).toHaveLength(40);
     expect(new Set(answers.filter((a) => !a.duplicate).map((a) => a.id)).size).toBe(130);
-    expect((await queue.counts())["process-delivery"].waiting).toBe(130);
+    // One job per stored batch, naming each new delivery once, in one job only.
+    const jobs = await waitingDeliveryJobs();
+    expect(jobs.length).toBe((await queue.counts())["process-delivery"].waiting);
+    expect(jobs.length).toBeLessThan(130);
+    const queued = jobs.flatMap((job) => jobDeliveries(job.data));
+    expect(queued.sort()).toEqual(answers.filter((a) => !a.duplicate).map((a) => a.id).sort());
+    for (const job of jobs) expect(job.id).toBe(deliveryJobId(job.data.deliveryId));
     // Rows one INSERT stored share its transaction's id (xmin): batches of at most 16, far fewer transactions than rows
     // (one INSERT per delivery would make 130); how full each batch gets depends on the machine's load.
     const batches = (await sql<{ rows: number }>(database.dataSource,

@@ -1,0 +1,103 @@
+import type { EntityManager } from "typeorm";
+import pg from "pg";
+
+/**
+ * Writes whose result no one reads, held back within one transaction and sent in the same round trip as the
+ * next statement (one simple-query message holding several statements) or at the latest with the commit's
+ * own flush. A round trip costs far more here than the statement it carries, so a batch of deliveries that
+ * writes an event, an outbox row and an outcome per delivery pays for one round trip instead of three.
+ * Only node-postgres connections take part: on PGlite a deferred write runs at once.
+ */
+interface RawClient {
+  query(text: string): Promise<pg.QueryResult | pg.QueryResult[]>;
+}
+
+const pending = new WeakMap<EntityManager, string[]>();
+
+/** Starts holding back deferred writes made through `manager` (a transaction's manager on node-postgres). */
+export function deferWritesOf(manager: EntityManager): boolean {
+  if (!rawClient(manager)) return false;
+  pending.set(manager, []);
+  return true;
+}
+
+/** The node-postgres client under a transaction's manager, when it has one. */
+function rawClient(manager: EntityManager): RawClient | undefined {
+  const connection = (manager.queryRunner as { databaseConnection?: unknown } | undefined)?.databaseConnection;
+  return connection instanceof pg.Client ? connection : undefined;
+}
+
+/** The writes held back for `manager`, if it defers them. */
+export function deferredWrites(manager: EntityManager): string[] | undefined {
+  return pending.get(manager);
+}
+
+/** Holds `text` back when `manager` defers writes; false when the caller must run it itself. */
+export function holdBack(manager: EntityManager, text: string, params: readonly unknown[]): boolean {
+  const list = pending.get(manager);
+  if (!list) return false;
+  list.push(interpolate(text, params));
+  return true;
+}
+
+/**
+ * Runs the held-back writes and then `text` in one round trip, and returns the result of `text`.
+ * Any error aborts the transaction, as it would have had each statement run alone.
+ */
+export async function runWithDeferred(manager: EntityManager, text: string, params: readonly unknown[]): Promise<pg.QueryResult> {
+  const list = pending.get(manager)!;
+  const statements = [...list.splice(0), interpolate(text, params)];
+  const results = await rawClient(manager)!.query(statements.join(";\n"));
+  return Array.isArray(results) ? results[results.length - 1]! : results;
+}
+
+/** node-postgres's own conversion of a parameter to its text form (arrays to array literals, dates, JSON). */
+const { prepareValue } = (pg as unknown as { utils: { prepareValue(value: unknown): string | Buffer | null } }).utils;
+
+/** A value as a SQL literal, written as node-postgres writes a parameter: untyped, so the statement's context gives its type. */
+export function literal(value: unknown): string {
+  const prepared = value === undefined ? null : prepareValue(value);
+  if (prepared === null) return "NULL";
+  if (Buffer.isBuffer(prepared)) return `'\\x${prepared.toString("hex")}'`;
+  return pg.escapeLiteral(prepared);
+}
+
+/** `text` with each `$n` outside quotes replaced by the literal of params[n-1]. */
+export function interpolate(text: string, params: readonly unknown[]): string {
+  let out = "";
+  let i = 0;
+  while (i < text.length) {
+    const c = text[i]!;
+    if (c === "'" || c === '"') {
+      const end = closingQuote(text, i);
+      out += text.slice(i, end);
+      i = end;
+    } else if (c === "$" && /\d/.test(text[i + 1] ?? "")) {
+      let j = i + 1;
+      while (/\d/.test(text[j] ?? "")) j += 1;
+      const index = Number(text.slice(i + 1, j)) - 1;
+      if (index < 0 || index >= params.length) throw new Error(`parameter $${index + 1} has no value`);
+      out += literal(params[index]);
+      i = j;
+    } else {
+      out += c;
+      i += 1;
+    }
+  }
+  return out;
+}
+
+/** The index just past the quote that closes the one at `start` (a doubled quote stays inside). */
+function closingQuote(text: string, start: number): number {
+  const quote = text[start]!;
+  let i = start + 1;
+  while (i < text.length) {
+    if (text[i] === quote) {
+      if (text[i + 1] === quote) i += 2;
+      else return i + 1;
+    } else {
+      i += 1;
+    }
+  }
+  return i;
+}

@@ -1,0 +1,94 @@
+import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
+import { openDatabase, type Database } from "../../src/db/data-source.js";
+import { deferWritesOf, interpolate } from "../../src/db/deferred-writes.js";
+import { flushWrites, sql, write } from "../../src/db/sql.js";
+import { createTestDatabase, type TestDatabase } from "../helpers/services.js";
+
+let testDb: TestDatabase;
+let database: Database;
+
+beforeAll(async () => {
+  testDb = await createTestDatabase("deferred_writes");
+  database = await openDatabase({ databaseUrl: testDb.url, dataDir: "/nonexistent" });
+  await sql(database.dataSource, `CREATE TABLE samples (
+    n integer, t text, tags text[], doc jsonb, at timestamptz, flag boolean, bytes bytea, id uuid, big bigint)`);
+});
+afterAll(async () => {
+  await database?.close();
+  await testDb?.drop();
+});
+
+const INSERT = "INSERT INTO samples (n, t, tags, doc, at, flag, bytes, id, big) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
+
+/** Values that a naive literal would get wrong: quotes, backslashes, `$1` in text, separators inside array items. */
+const ROWS: unknown[][] = [
+  [1, "it's a \\ backslash and a \"quote\" and $1 $10", ["a,b", "c\"d", "e\\f", "{g}", "", "NULL"], JSON.stringify({ s: "x'y", n: [1, null] }),
+    new Date("2026-12-06T04:00:00.123Z"), true, Buffer.from([0, 1, 254, 255]), "0196d1f0-0000-7000-8000-000000000001", "9007199254740993"],
+  [2, "émoji 🚀 and\nnew line\ttab", [], "[]", new Date(0), false, Buffer.alloc(0), "0196d1f0-0000-7000-8000-000000000002", 0],
+  [3, null, null, null, null, null, null, null, null],
+  [4, undefined, ["only"], "\"a json string\"", new Date("1999-12-31T23:59:59.999Z"), true, null, null, -5],
+];
+
+async function stored(): Promise<unknown[]> {
+  return (await sql(database.dataSource, "SELECT * FROM samples ORDER BY n")).rows;
+}
+
+describe("writes held back in a transaction", () => {
+  it("store every kind of value exactly as the same statement with parameters does", async () => {
+    for (const row of ROWS) await sql(database.dataSource, INSERT, row);
+    const expected = await stored();
+    await sql(database.dataSource, "DELETE FROM samples");
+
+    await database.dataSource.transaction(async (manager) => {
+      expect(deferWritesOf(manager)).toBe(true);
+      for (const row of ROWS) await write(manager, INSERT, row);
+      // Nothing has reached the database yet; the next statement carries the writes and sees them.
+      const seen = await sql<{ count: number }>(manager, "SELECT count(*)::integer AS count FROM samples WHERE n = ANY($1)", [[1, 2, 3, 4]]);
+      expect(seen.rows[0]!.count).toBe(4);
+    });
+    expect(await stored()).toEqual(expected);
+  });
+
+  it("run in order, with the statement that carries them last, and are sent before the commit", async () => {
+    await sql(database.dataSource, "DELETE FROM samples");
+    await database.dataSource.transaction(async (manager) => {
+      deferWritesOf(manager);
+      await write(manager, INSERT, [10, "first", null, null, null, null, null, null, null]);
+      await write(manager, "UPDATE samples SET t = t || ' then second' WHERE n = $1", [10]);
+      const updated = await sql<{ t: string }>(manager, "UPDATE samples SET t = t || ' then third' WHERE n = $1 RETURNING t", [10]);
+      expect(updated.rows).toEqual([{ t: "first then second then third" }]);
+      expect(updated.rowCount).toBe(1);
+      await write(manager, INSERT, [11, "last", null, null, null, null, null, null, null]);
+      await flushWrites(manager);
+    });
+    expect((await stored()).map((r) => (r as { t: string }).t)).toEqual(["first then second then third", "last"]);
+  });
+
+  it("are undone with the transaction when a statement carrying them fails", async () => {
+    await sql(database.dataSource, "DELETE FROM samples");
+    await expect(database.dataSource.transaction(async (manager) => {
+      deferWritesOf(manager);
+      await write(manager, INSERT, [20, "held", null, null, null, null, null, null, null]);
+      await sql(manager, "SELECT 1 / $1::integer", [0]);
+    })).rejects.toThrow(/division by zero/);
+    expect(await stored()).toEqual([]);
+  });
+
+  it("run at once outside a transaction that defers them", async () => {
+    await sql(database.dataSource, "DELETE FROM samples");
+    await write(database.dataSource, INSERT, [30, "now", null, null, null, null, null, null, null]);
+    await database.dataSource.transaction(async (manager) => {
+      await write(manager, INSERT, [31, "in a plain transaction", null, null, null, null, null, null, null]);
+      expect((await sql(database.dataSource, "SELECT n FROM samples")).rows).toEqual([{ n: 30 }]);
+    });
+    expect((await stored()).map((r) => (r as { n: number }).n)).toEqual([30, 31]);
+  });
+});
+
+describe("interpolate", () => {
+  it("replaces $n outside quotes only, $10 as itself, and refuses a parameter it was not given", () => {
+    const params = Array.from({ length: 10 }, (_, i) => i + 1);
+    expect(interpolate("SELECT $1, '$1', \"$2\", $10, 'it''s $3'", params)).toBe("SELECT '1', '$1', \"$2\", '10', 'it''s $3'");
+    expect(() => interpolate("SELECT $2", [1])).toThrow("parameter $2 has no value");
+  });
+});

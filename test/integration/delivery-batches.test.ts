@@ -1,0 +1,139 @@
+import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
+import { randomUUID } from "node:crypto";
+import { APP_RECEIVER } from "../../src/db/entities/delivery.js";
+import { sql } from "../../src/db/sql.js";
+import { FinishedDeliveries, recordDeliveries } from "../../src/domain/deliveries.js";
+import { processDeliveryBatch } from "../../src/domain/delivery-batch.js";
+import { deliveryJobId } from "../../src/domain/jobs.js";
+import { DeliveryBatches } from "../../src/queue/delivery-batches.js";
+import { processDelivery } from "../../src/queue/workers/process-delivery.js";
+import { createTenant, startTestRuntime, type TestRuntime } from "../helpers/app-runtime.js";
+import { issueEvent, issueOpened } from "../helpers/github-events.js";
+import { testRandom } from "../helpers/random.js";
+import { waitFor } from "../helpers/wait.js";
+
+let rt: TestRuntime;
+const OWNER = "acme-corp";
+
+beforeAll(async () => {
+  rt = await startTestRuntime({ label: "delivery_batches", env: { JOB_ATTEMPTS: "3", JOB_BACKOFF_MS: "50" } });
+  await createTenant(rt, "acme", OWNER);
+  // A real database failure for one title: the handler of that delivery throws on every try, counted by a sequence
+  // (which a rollback does not undo).
+  await sql(rt.database.dataSource, "CREATE SEQUENCE boom_tries");
+  await sql(rt.database.dataSource, `
+    CREATE FUNCTION refuse_boom() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+      IF NEW.title LIKE '%boom%' THEN PERFORM nextval('boom_tries'); RAISE EXCEPTION 'tasks refused: boom'; END IF;
+      RETURN NEW;
+    END $$`);
+  await sql(rt.database.dataSource, "CREATE TRIGGER refuse_boom BEFORE INSERT ON tasks FOR EACH ROW EXECUTE FUNCTION refuse_boom()");
+});
+afterAll(async () => {
+  await rt?.stop();
+});
+
+async function store(payloads: { event: string; payload: Record<string, unknown> }[]): Promise<string[]> {
+  const stored = await recordDeliveries(rt.database.dataSource, payloads.map(({ event, payload }) => ({
+    receiver: APP_RECEIVER, webhookId: null, orgId: null, githubDeliveryId: randomUUID(), event, payload,
+  })));
+  return stored.map((d) => d.id);
+}
+
+const opened = (number: number, title = `Issue ${number}`) => ({ event: "issues", payload: issueOpened({ owner: OWNER, number, title, installationId: 7 }) });
+
+interface DeliveryRow { id: string; status: string; attempts: number; action_taken: string | null; error: string | null; tx: string }
+
+async function deliveries(ids: string[]): Promise<DeliveryRow[]> {
+  return (await sql<DeliveryRow>(rt.database.dataSource,
+    "SELECT id, status, attempts, action_taken, error, xmin::text AS tx FROM webhook_deliveries WHERE id = ANY($1::uuid[])", [ids])).rows;
+}
+
+async function processed(ids: string[]): Promise<DeliveryRow[]> {
+  return waitFor(async () => {
+    const rows = await deliveries(ids);
+    return rows.every((r) => r.status !== "received") ? rows : undefined;
+  }, 15_000, "the deliveries to be processed");
+}
+
+describe("a job naming deliveries stored together", () => {
+  it("processes them in one transaction, in the order they arrived", async () => {
+    const ids = await store([opened(1), opened(2), { event: "issues", payload: issueEvent("labeled", { owner: OWNER, number: 1, installationId: 7, labels: ["urgent"] }) }]);
+    await rt.queue.add("process-delivery", { deliveryId: ids[0]!, deliveryIds: ids }, { jobId: deliveryJobId(ids[0]!) });
+
+    const rows = await processed(ids);
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    expect(ids.map((id) => byId.get(id)!.action_taken?.split(":")[0])).toEqual(["task_created", "task_created", "task_updated"]);
+    expect(rows.every((r) => r.attempts === 1)).toBe(true);
+    // One commit for the three outcomes and the two tasks.
+    const tasks = (await sql<{ number: number; priority: string; tx: string }>(rt.database.dataSource,
+      "SELECT (source->>'number')::integer AS number, priority, xmin::text AS tx FROM tasks WHERE (source->>'number')::integer IN (1, 2) ORDER BY 1")).rows;
+    expect(tasks.map((t) => [t.number, t.priority])).toEqual([[1, "critical"], [2, "medium"]]);
+    expect(new Set([...rows, ...tasks].map((r) => r.tx)).size).toBe(1);
+  });
+
+  it("fails a delivery whose handler throws alone: the others are processed once", async () => {
+    const ids = await store([opened(10), opened(11), opened(12, "boom"), opened(13), opened(14)]);
+    await rt.queue.add("process-delivery", { deliveryId: ids[0]!, deliveryIds: ids }, { jobId: deliveryJobId(ids[0]!) });
+
+    const rows = await processed(ids);
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    const boom = byId.get(ids[2]!)!;
+    expect(boom).toMatchObject({ status: "failed", attempts: 3 });
+    // Tried once per try of the job: the batch it undid is not followed by a second try of it on its own.
+    expect((await sql(rt.database.dataSource, "SELECT last_value FROM boom_tries")).rows).toEqual([{ last_value: 3 }]);
+    expect(boom.error).toContain("tasks refused: boom");
+    for (const id of [ids[0]!, ids[1]!, ids[3]!, ids[4]!]) expect(byId.get(id)).toMatchObject({ status: "processed", attempts: 1 });
+    // The batch that failed left nothing behind: one task, one event and one comment request per issue.
+    const made = (await sql<{ tasks: number; events: number; comments: number }>(rt.database.dataSource, `
+      SELECT count(*)::integer AS tasks,
+             (SELECT count(*)::integer FROM task_events e JOIN tasks t ON t.id = e.task_id WHERE (t.source->>'number')::integer BETWEEN 10 AND 14) AS events,
+             (SELECT count(*)::integer FROM job_outbox o JOIN tasks t ON o.payload->>'taskId' = t.id::text
+               WHERE o.job_name = 'github-comment' AND (t.source->>'number')::integer BETWEEN 10 AND 14) AS comments
+        FROM tasks WHERE (source->>'number')::integer BETWEEN 10 AND 14`)).rows[0]!;
+    expect(made).toEqual({ tasks: 4, events: 4, comments: 4 });
+  });
+});
+
+describe("several workers at once", () => {
+  it("jobs naming the same deliveries on four workers process each delivery once, with one task per issue", async () => {
+    const issues = Array.from({ length: 20 }, (_, i) => 100 + i);
+    // Each issue opened twice, with two delivery ids: one task per issue all the same.
+    const ids = await store([...issues, ...issues].map((n) => opened(n)));
+    const random = testRandom();
+    const workers = Array.from({ length: 4 }, () => {
+      const batches = new DeliveryBatches(
+        (batch) => processDeliveryBatch(rt.database.dataSource, batch, async (delivery) => {
+          await rt.probot!.receive({ id: delivery.id, name: delivery.event_type.split(".")[0]!, payload: delivery.payload } as never);
+        }),
+        () => undefined,
+        { maxDeliveries: 16 },
+      );
+      return processDelivery({ db: rt.database.dataSource, probot: rt.probot!, log: rt.log, metrics: rt.metrics, finished: new FinishedDeliveries(), batches });
+    });
+    // Every delivery in three jobs of random size, the jobs spread over the workers and run at the same time.
+    const jobs = [0, 1, 2].flatMap(() => {
+      const order = random.shuffle(ids);
+      const sizes: string[][] = [];
+      while (order.length > 0) sizes.push(order.splice(0, random.int(1, 9)));
+      return sizes;
+    });
+    const context = { jobId: "job", attempt: 1, maxAttempts: 3, isLastAttempt: false };
+    const results = await Promise.allSettled(random.shuffle(jobs).map((job, i) =>
+      workers[i % workers.length]!({ deliveryId: job[0]!, deliveryIds: job }, context)));
+    // A batch another batch deadlocked with is undone and its deliveries processed one by one: no job fails.
+    expect(results.filter((r) => r.status === "rejected")).toEqual([]);
+
+    const rows = await deliveries(ids);
+    expect(rows.map((r) => [r.status, r.attempts])).toEqual(ids.map(() => ["processed", 1]));
+    const outcomes = rows.map((r) => r.action_taken!.split(":")[0]).sort();
+    expect(outcomes).toEqual([...issues.map(() => "task_created"), ...issues.map(() => "task_exists")].sort());
+    const counts = (await sql<{ tasks: number; events: number; comments: number }>(rt.database.dataSource, `
+      SELECT count(*)::integer AS tasks,
+             (SELECT count(*)::integer FROM task_events e JOIN tasks t ON t.id = e.task_id WHERE (t.source->>'number')::integer BETWEEN 100 AND 119) AS events,
+             (SELECT count(*)::integer FROM job_outbox o JOIN tasks t ON o.payload->>'taskId' = t.id::text
+               WHERE o.job_name = 'github-comment' AND (t.source->>'number')::integer BETWEEN 100 AND 119) AS comments
+        FROM tasks WHERE (source->>'number')::integer BETWEEN 100 AND 119`)).rows[0]!;
+    expect(counts).toEqual({ tasks: 20, events: 20, comments: 20 });
+  });
+});
