@@ -62,42 +62,15 @@ export function literal(value: unknown): string {
   return pg.escapeLiteral(prepared);
 }
 
+/** A quoted literal or identifier (doubled quotes inside), or a parameter `$n`. */
+const QUOTED_OR_PARAMETER = /'(?:[^']|'')*'|"(?:[^"]|"")*"|\$(\d+)/g;
+
 /** `text` with each `$n` outside quotes replaced by the literal of params[n-1]. */
 export function interpolate(text: string, params: readonly unknown[]): string {
-  let out = "";
-  let i = 0;
-  while (i < text.length) {
-    const c = text[i]!;
-    if (c === "'" || c === '"') {
-      const end = closingQuote(text, i);
-      out += text.slice(i, end);
-      i = end;
-    } else if (c === "$" && /\d/.test(text[i + 1] ?? "")) {
-      let j = i + 1;
-      while (/\d/.test(text[j] ?? "")) j += 1;
-      const index = Number(text.slice(i + 1, j)) - 1;
-      if (index < 0 || index >= params.length) throw new Error(`parameter $${index + 1} has no value`);
-      out += literal(params[index]);
-      i = j;
-    } else {
-      out += c;
-      i += 1;
-    }
-  }
-  return out;
-}
-
-/** The index just past the quote that closes the one at `start` (a doubled quote stays inside). */
-function closingQuote(text: string, start: number): number {
-  const quote = text[start]!;
-  let i = start + 1;
-  while (i < text.length) {
-    if (text[i] === quote) {
-      if (text[i + 1] === quote) i += 2;
-      else return i + 1;
-    } else {
-      i += 1;
-    }
-  }
-  return i;
+  return text.replace(QUOTED_OR_PARAMETER, (match, number: string | undefined) => {
+    if (number === undefined) return match;
+    const index = Number(number) - 1;
+    if (index < 0 || index >= params.length) throw new Error(`parameter $${number} has no value`);
+    return literal(params[index]);
+  });
 }

@@ -90,5 +90,6 @@ describe("interpolate", () => {
     const params = Array.from({ length: 10 }, (_, i) => i + 1);
     expect(interpolate("SELECT $1, '$1', \"$2\", $10, 'it''s $3'", params)).toBe("SELECT '1', '$1', \"$2\", '10', 'it''s $3'");
     expect(() => interpolate("SELECT $2", [1])).toThrow("parameter $2 has no value");
+    expect(() => interpolate("SELECT $0", [1])).toThrow("parameter $0 has no value");
   });
 });
