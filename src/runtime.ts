@@ -1,6 +1,5 @@
 import type { FastifyInstance } from "fastify";
 import type { Probot } from "probot";
-import type { DataSource } from "typeorm";
 import { entourageApp } from "./app.js";
 import { SecretBox } from "./crypto/secret-box.js";
 import { Metrics } from "./metrics.js";
@@ -32,9 +31,7 @@ import { OutboxRelay } from "./queue/outbox-relay.js";
 import { Sweeper } from "./queue/sweeper.js";
 import { assignWaiting } from "./queue/workers/assign.js";
 import { dispatch, dispatchTimeout } from "./queue/workers/dispatch.js";
-import { processDelivery } from "./queue/workers/process-delivery.js";
-import { DeliveryBatches } from "./queue/delivery-batches.js";
-import { processDeliveryBatch } from "./domain/delivery-batch.js";
+import { deliveryBatches, processDelivery } from "./queue/workers/process-delivery.js";
 import { sendOutbound } from "./queue/workers/outbound.js";
 import { urlGuard, type UrlGuard } from "./outbound/url-guard.js";
 import { recoverDeliveries } from "./queue/workers/recover-deliveries.js";
@@ -169,16 +166,6 @@ async function startWorkers(config: Config, log: Logger, parts: Parts): Promise<
   if (queue.kind === "memory") await sweeper.recoverAfterRestart();
   sweeper.start();
   return { probot, sweeper };
-}
-
-/** The deliveries of the jobs running at once, processed together through the Probot app. */
-function deliveryBatches(db: DataSource, probot: Probot, log: Logger): DeliveryBatches {
-  return new DeliveryBatches(
-    (ids) => processDeliveryBatch(db, ids, async (delivery) => {
-      await probot.receive({ id: delivery.id, name: delivery.event_type.split(".")[0]!, payload: delivery.payload } as never);
-    }),
-    (error, deliveries) => log.info({ deliveries, err: (error as Error).message }, "a batch of deliveries failed; each is processed on its own"),
-  );
 }
 
 /** The HTTP server (health and metrics only for a worker) and, with WEBHOOK_PROXY_URL, the smee.io client that feeds it. */

@@ -55,7 +55,7 @@ export async function runWithDeferred(manager: EntityManager, text: string, para
 const { prepareValue } = (pg as unknown as { utils: { prepareValue(value: unknown): string | Buffer | null } }).utils;
 
 /** A value as a SQL literal, written as node-postgres writes a parameter: untyped, so the statement's context gives its type. */
-export function literal(value: unknown): string {
+function literal(value: unknown): string {
   const prepared = value === undefined ? null : prepareValue(value);
   if (prepared === null) return "NULL";
   if (Buffer.isBuffer(prepared)) return `'\\x${prepared.toString("hex")}'`;

@@ -21,9 +21,10 @@ interface Waiting {
 }
 
 /**
- * Stores the deliveries that arrive together with one INSERT and one commit, then queues the new ones as
- * one job, which a worker processes in one transaction; each caller is answered once its delivery is committed. A delivery arriving while nothing is
- * being written is written at once, so a batch only forms under load and costs a lone delivery no wait.
+ * Stores the deliveries that arrive together with one INSERT and one commit, then queues the new ones as one
+ * job (a worker processes them in one transaction); each caller is answered once its delivery is committed. A
+ * delivery arriving while nothing is being written is written at once, so a batch only forms under load and
+ * costs a lone delivery no wait.
  */
 export class DeliveryBatcher {
   private readonly waiting: Waiting[] = [];

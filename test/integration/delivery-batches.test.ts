@@ -3,10 +3,8 @@ import { randomUUID } from "node:crypto";
 import { APP_RECEIVER } from "../../src/db/entities/delivery.js";
 import { sql } from "../../src/db/sql.js";
 import { FinishedDeliveries, recordDeliveries } from "../../src/domain/deliveries.js";
-import { processDeliveryBatch } from "../../src/domain/delivery-batch.js";
 import { deliveryJobId } from "../../src/domain/jobs.js";
-import { DeliveryBatches } from "../../src/queue/delivery-batches.js";
-import { processDelivery } from "../../src/queue/workers/process-delivery.js";
+import { deliveryBatches, processDelivery } from "../../src/queue/workers/process-delivery.js";
 import { createTenant, startTestRuntime, type TestRuntime } from "../helpers/app-runtime.js";
 import { issueEvent, issueOpened } from "../helpers/github-events.js";
 import { testRandom } from "../helpers/random.js";
@@ -101,16 +99,10 @@ describe("several workers at once", () => {
     // Each issue opened twice, with two delivery ids: one task per issue all the same.
     const ids = await store([...issues, ...issues].map((n) => opened(n)));
     const random = testRandom();
-    const workers = Array.from({ length: 4 }, () => {
-      const batches = new DeliveryBatches(
-        (batch) => processDeliveryBatch(rt.database.dataSource, batch, async (delivery) => {
-          await rt.probot!.receive({ id: delivery.id, name: delivery.event_type.split(".")[0]!, payload: delivery.payload } as never);
-        }),
-        () => undefined,
-        { maxDeliveries: 16 },
-      );
-      return processDelivery({ db: rt.database.dataSource, probot: rt.probot!, log: rt.log, metrics: rt.metrics, finished: new FinishedDeliveries(), batches });
-    });
+    const workers = Array.from({ length: 4 }, () => processDelivery({
+      db: rt.database.dataSource, probot: rt.probot!, log: rt.log, metrics: rt.metrics, finished: new FinishedDeliveries(),
+      batches: deliveryBatches(rt.database.dataSource, rt.probot!, rt.log, { maxDeliveries: 16 }),
+    }));
     // Every delivery in three jobs of random size, the jobs spread over the workers and run at the same time.
     const jobs = [0, 1, 2].flatMap(() => {
       const order = random.shuffle(ids);

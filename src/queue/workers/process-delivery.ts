@@ -1,12 +1,14 @@
 import type { Probot } from "probot";
 import type { DataSource } from "typeorm";
+import type { Delivery } from "../../db/entities/delivery.js";
 import { finishAndTime, recordDeliveryError, receivedDelivery, type DeliveryTiming, type FinishedDeliveries } from "../../domain/deliveries.js";
+import { processDeliveryBatch } from "../../domain/delivery-batch.js";
 import { payloadProblem } from "../../domain/github-payloads.js";
+import type { JobPayloads } from "../../domain/jobs.js";
 import { rateLimitDelayMs } from "../../github/rate-limit.js";
 import type { Logger } from "../../log.js";
 import type { Metrics } from "../../metrics.js";
-import type { JobPayloads } from "../../domain/jobs.js";
-import type { DeliveryBatches } from "../delivery-batches.js";
+import { DeliveryBatches, type DeliveryBatchesOptions } from "../delivery-batches.js";
 import { RetryLaterError, type JobContext, type JobHandler } from "../queue.js";
 
 export interface ProcessDeliveryDeps {
@@ -34,6 +36,20 @@ function rateLimitWait(error: unknown): number | undefined {
     .map((e) => rateLimitDelayMs(e as Parameters<typeof rateLimitDelayMs>[0]))
     .filter((wait): wait is number => wait !== undefined);
   return waits.length > 0 ? Math.max(...waits) : undefined;
+}
+
+/** Hands one stored delivery to the Probot app, under its stored id: the app's handlers record its outcome on it. */
+export async function receiveDelivery(probot: Probot, delivery: Pick<Delivery, "id" | "event_type" | "payload">): Promise<void> {
+  await probot.receive({ id: delivery.id, name: delivery.event_type.split(".")[0]!, payload: delivery.payload } as never);
+}
+
+/** Pools the deliveries of the jobs a worker process runs at once into batches (see DeliveryBatches). */
+export function deliveryBatches(db: DataSource, probot: Probot, log: Logger, options?: DeliveryBatchesOptions): DeliveryBatches {
+  return new DeliveryBatches(
+    (ids) => processDeliveryBatch(db, ids, (delivery) => receiveDelivery(probot, delivery)),
+    (error, deliveries) => log.info({ deliveries, err: (error as Error).message }, "a batch of deliveries failed; each is processed on its own"),
+    options,
+  );
 }
 
 /** What a job of process-delivery names: one delivery, or the deliveries stored together with it. */
@@ -87,9 +103,8 @@ async function processOne(deps: ProcessDeliveryDeps, deliveryId: string, job: Jo
   // A delivery already finished (a job queued twice, a redelivery's leftover) is not tried again.
   const delivery = await receivedDelivery(deps.db, deliveryId);
   if (!delivery) return;
-  const name = delivery.event_type.split(".")[0]!;
   try {
-    await deps.probot.receive({ id: delivery.id, name, payload: delivery.payload } as never);
+    await receiveDelivery(deps.probot, delivery);
   } catch (error) {
     deps.finished.take(delivery.id);
     await recordFailure(deps, delivery.id, error, job);
