@@ -54,6 +54,16 @@ async function processed(ids: string[]): Promise<DeliveryRow[]> {
   }, 15_000, "the deliveries to be processed");
 }
 
+/** What the deliveries of issues first..last made: tasks, their events, and requests for their status comments. */
+async function madeFor(first: number, last: number): Promise<{ tasks: number; events: number; comments: number }> {
+  return (await sql<{ tasks: number; events: number; comments: number }>(rt.database.dataSource, `
+    WITH made AS (SELECT id FROM tasks WHERE (source->>'number')::integer BETWEEN $1 AND $2)
+    SELECT (SELECT count(*)::integer FROM made) AS tasks,
+           (SELECT count(*)::integer FROM task_events WHERE task_id IN (SELECT id FROM made)) AS events,
+           (SELECT count(*)::integer FROM job_outbox WHERE job_name = 'github-comment' AND (payload->>'taskId')::integer IN (SELECT id FROM made)) AS comments`,
+  [first, last])).rows[0]!;
+}
+
 describe("a job naming deliveries stored together", () => {
   it("processes them in one transaction, in the order they arrived", async () => {
     const ids = await store([opened(1), opened(2), { event: "issues", payload: issueEvent("labeled", { owner: OWNER, number: 1, installationId: 7, labels: ["urgent"] }) }]);
@@ -83,12 +93,7 @@ describe("a job naming deliveries stored together", () => {
     expect(boom.error).toContain("tasks refused: boom");
     for (const id of [ids[0]!, ids[1]!, ids[3]!, ids[4]!]) expect(byId.get(id)).toMatchObject({ status: "processed", attempts: 1 });
     // The batch that failed left nothing behind: one task, one event and one comment request per issue.
-    const made = (await sql<{ tasks: number; events: number; comments: number }>(rt.database.dataSource, `
-      SELECT count(*)::integer AS tasks,
-             (SELECT count(*)::integer FROM task_events e JOIN tasks t ON t.id = e.task_id WHERE (t.source->>'number')::integer BETWEEN 10 AND 14) AS events,
-             (SELECT count(*)::integer FROM job_outbox o JOIN tasks t ON o.payload->>'taskId' = t.id::text
-               WHERE o.job_name = 'github-comment' AND (t.source->>'number')::integer BETWEEN 10 AND 14) AS comments
-        FROM tasks WHERE (source->>'number')::integer BETWEEN 10 AND 14`)).rows[0]!;
+    const made = await madeFor(10, 14);
     expect(made).toEqual({ tasks: 4, events: 4, comments: 4 });
   });
 });
@@ -120,12 +125,7 @@ describe("several workers at once", () => {
     expect(rows.map((r) => [r.status, r.attempts])).toEqual(ids.map(() => ["processed", 1]));
     const outcomes = rows.map((r) => r.action_taken!.split(":")[0]).sort();
     expect(outcomes).toEqual([...issues.map(() => "task_created"), ...issues.map(() => "task_exists")].sort());
-    const counts = (await sql<{ tasks: number; events: number; comments: number }>(rt.database.dataSource, `
-      SELECT count(*)::integer AS tasks,
-             (SELECT count(*)::integer FROM task_events e JOIN tasks t ON t.id = e.task_id WHERE (t.source->>'number')::integer BETWEEN 100 AND 119) AS events,
-             (SELECT count(*)::integer FROM job_outbox o JOIN tasks t ON o.payload->>'taskId' = t.id::text
-               WHERE o.job_name = 'github-comment' AND (t.source->>'number')::integer BETWEEN 100 AND 119) AS comments
-        FROM tasks WHERE (source->>'number')::integer BETWEEN 100 AND 119`)).rows[0]!;
+    const counts = await madeFor(100, 119);
     expect(counts).toEqual({ tasks: 20, events: 20, comments: 20 });
   });
 });
