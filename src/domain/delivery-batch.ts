@@ -91,10 +91,9 @@ export class DeliveryHandlerError extends Error {
 /**
  * Processes the deliveries among `ids` that are still `received` and that no one else holds, in one transaction:
  * each is handed to `receive` (the Probot app) in turn, in the order they arrived (those stored together in the
- * order of `ids`), and every outcome is written
- * with one statement before the one commit. A delivery no handler decided is `ignored`. If a delivery's handlers
- * throw, the whole batch is rolled back and a DeliveryHandlerError naming it is thrown: the caller then goes on
- * without it, so that a failed delivery fails alone.
+ * order of `ids`), and every outcome is written with one statement before the one commit. A delivery no handler
+ * decided is `ignored`. If a delivery's handlers throw, the whole batch is rolled back and a DeliveryHandlerError
+ * naming it is thrown: the caller then goes on without it, so that a failed delivery fails alone.
  */
 export async function processDeliveryBatch(db: DataSource, ids: readonly string[], receive: (delivery: Delivery) => Promise<void>): Promise<BatchedDelivery[]> {
   if (ids.length === 0) return [];
