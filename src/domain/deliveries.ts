@@ -17,6 +17,8 @@ export interface NewDelivery {
   /** The X-GitHub-Event header: `issues`, `pull_request`, … */
   event: string;
   payload: Record<string, unknown>;
+  /** `payload` as it arrived, stored as it is: spares writing the parsed payload back to JSON. */
+  payloadJson?: string;
   /** The request's headers worth showing: never its signatures. */
   headers?: Record<string, string>;
   /** `ignored` stores a delivery that will not be processed (an event the webhook does not subscribe to). */
@@ -40,7 +42,7 @@ function deliveryRow(input: NewDelivery): unknown[] {
     input.receiver, input.webhookId, input.orgId, input.githubDeliveryId, eventType(input.event, input.payload),
     typeof input.payload.action === "string" ? input.payload.action : null,
     typeof installation?.id === "number" ? installation.id : null,
-    JSON.stringify(deliverySummary(input.payload)), JSON.stringify(input.payload), status,
+    JSON.stringify(deliverySummary(input.payload)), input.payloadJson ?? JSON.stringify(input.payload), status,
     input.actionTaken ?? null, status === "received" ? null : new Date(), JSON.stringify(input.headers ?? {}),
   ];
 }

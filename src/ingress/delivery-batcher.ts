@@ -104,5 +104,5 @@ function withoutNul(input: NewDelivery): NewDelivery {
     if (value !== null && typeof value === "object") return Object.fromEntries(Object.entries(value).map(([k, v]) => [clean(k) as string, clean(v)]));
     return value;
   };
-  return { ...input, payload: clean(input.payload) as Record<string, unknown> };
+  return { ...input, payload: clean(input.payload) as Record<string, unknown>, payloadJson: undefined };
 }

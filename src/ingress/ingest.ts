@@ -54,17 +54,19 @@ function keptHeaders(request: IncomingRequest): Record<string, string> {
     .filter((entry): entry is [string, string] => typeof entry[1] === "string" && !UNKEPT_HEADERS.has(entry[0].toLowerCase())));
 }
 
-function parseObject(body: Buffer): Record<string, unknown> {
+/** The body as text and as the object it holds. */
+function parseObject(body: Buffer): { text: string; payload: Record<string, unknown> } {
+  const text = body.toString("utf8");
   let parsed: unknown;
   try {
-    parsed = JSON.parse(body.toString("utf8"));
+    parsed = JSON.parse(text);
   } catch {
     throw new ValidationError("the body is not valid JSON", "invalid_json");
   }
   if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) {
     throw new ValidationError("the body must be a JSON object", "invalid_json");
   }
-  return parsed as Record<string, unknown>;
+  return { text, payload: parsed as Record<string, unknown> };
 }
 
 /**
@@ -83,7 +85,7 @@ export async function ingest(deps: IngressDeps, receiver: Receiver, request: Inc
   if (!githubDeliveryId || !DELIVERY_ID.test(githubDeliveryId)) {
     throw new ValidationError("X-GitHub-Delivery header is missing or malformed", "missing_header");
   }
-  const payload = parseObject(request.body);
+  const { text, payload } = parseObject(request.body);
 
   const webhook = receiver.webhook;
   const type = eventType(event, payload);
@@ -95,6 +97,7 @@ export async function ingest(deps: IngressDeps, receiver: Receiver, request: Inc
     githubDeliveryId,
     event,
     payload,
+    payloadJson: text,
     headers: keptHeaders(request),
     status: filteredOut ? "ignored" : "received",
     actionTaken: filteredOut ? `ignored: event ${type} is not in the webhook's events` : undefined,

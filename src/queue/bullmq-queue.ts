@@ -74,8 +74,9 @@ export class BullmqQueue implements JobQueue {
     this.queues = queues as Record<JobName, Queue>;
   }
 
+  /** One job, without addBulk's pipeline (ioredis builds every BullMQ script into each pipeline it makes). */
   async add<N extends JobName>(name: N, payload: JobPayloads[N], options: EnqueueOptions): Promise<void> {
-    await this.addBulk(name, [{ payload, options }]);
+    await this.onProducer(`add ${name}`, () => this.queues[name].add(name, payload, this.jobOptions(name, options)));
   }
 
   async addBulk<N extends JobName>(name: N, jobs: { payload: JobPayloads[N]; options: EnqueueOptions }[]): Promise<void> {

@@ -42,8 +42,10 @@ async function waitingDeliveryJobs(): Promise<{ id?: string; data: JobPayloads["
   }
 }
 
+/** A delivery as ingest records it: the parsed payload, and the text it was parsed from. */
 function delivery(githubDeliveryId: string, number: number, receiver = APP_RECEIVER): NewDelivery {
-  return { receiver, webhookId: null, orgId: null, githubDeliveryId, event: "issues", payload: issueOpened({ owner: "acme-corp", number, installationId: 5 }) };
+  const payload = issueOpened({ owner: "acme-corp", number, installationId: 5 });
+  return { receiver, webhookId: null, orgId: null, githubDeliveryId, event: "issues", payload, payloadJson: JSON.stringify(payload) };
 }
 
 describe("deliveries stored together", () => {
@@ -98,11 +100,21 @@ describe("deliveries stored together", () => {
     const batcher = new DeliveryBatcher(database.dataSource, queue, log, { maxRows: 64, maxInFlight: 1 });
     const nul = delivery(randomUUID(), 700);
     (nul.payload.issue as { body: string }).body = "nul \u0000 byte";
+    nul.payloadJson = JSON.stringify(nul.payload);
     const others = Array.from({ length: 3 }, (_, i) => delivery(randomUUID(), 701 + i));
     const answers = await Promise.all([others[0]!, nul, ...others.slice(1)].map((input) => batcher.record(input)));
     expect(answers.map((a) => a.duplicate)).toEqual([false, false, false, false]);
     const row = (await sql<{ payload: { issue: { body: string } }; payload_summary: unknown }>(database.dataSource,
       "SELECT payload, payload_summary FROM webhook_deliveries WHERE id = $1", [answers[1]!.id])).rows[0]!;
     expect(row.payload.issue.body).toBe("nul \uFFFD byte");
+  });
+
+  it("store the payload's text as it arrived, a number JavaScript cannot hold exactly included", async () => {
+    const batcher = new DeliveryBatcher(database.dataSource, queue, log, { maxRows: 64, maxInFlight: 1 });
+    const input = delivery(randomUUID(), 800);
+    input.payloadJson = input.payloadJson!.replace(/^\{/, '{"big": 12345678901234567890, ');
+    const answer = await batcher.record(input);
+    const row = (await sql<{ big: string }>(database.dataSource, "SELECT payload->>'big' AS big FROM webhook_deliveries WHERE id = $1", [answer.id])).rows[0]!;
+    expect(row.big).toBe("12345678901234567890");
   });
 });
