@@ -58,8 +58,14 @@ const { prepareValue } = (pg as unknown as { utils: { prepareValue(value: unknow
 function literal(value: unknown): string {
   const prepared = value === undefined ? null : prepareValue(value);
   if (prepared === null) return "NULL";
-  if (Buffer.isBuffer(prepared)) return `'\\x${prepared.toString("hex")}'`;
-  return pg.escapeLiteral(prepared);
+  if (Buffer.isBuffer(prepared)) return `decode('${prepared.toString("hex")}', 'hex')`;
+  return quoted(prepared);
+}
+
+/** A string literal as node-postgres's escapeLiteral writes one: quotes doubled, and in E'' form with backslashes doubled when it holds one. */
+function quoted(text: string): string {
+  const doubled = text.replaceAll("'", "''");
+  return text.includes("\\") ? ` E'${doubled.replaceAll("\\", "\\\\")}'` : `'${doubled}'`;
 }
 
 /** A quoted literal or identifier (doubled quotes inside), or a parameter `$n`. */
