@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { DataSource, type EntityManager } from "typeorm";
-import { deferredWrites } from "../db/deferred-writes.js";
 import { v7 as uuid7 } from "uuid";
+import { deferredWrites } from "../db/deferred-writes.js";
 import type { OutboundDelivery, OutboundDeliveryStatus } from "../db/entities/outbound-delivery.js";
 import type { OutboundWebhook } from "../db/entities/outbound-webhook.js";
 import type { Task } from "../db/entities/task.js";
