@@ -33,12 +33,11 @@ export async function recordTaskEvent(
   const params = [uuid7(), task.id, task.org_id, event.type, event.from ?? null, event.to ?? null, event.actor.type, event.actor.id,
     JSON.stringify(event.data ?? {})];
   const notifications = notificationsFor(event);
-  const known = notifications.length > 0 && task.team_id ? batchSubscribers(db, { org_id: task.org_id, team_id: task.team_id }) : undefined;
-  if (notifications.length === 0) {
+  // In a batch the organization's subscriptions are read once, and the event is written with the next statement.
+  const read = notifications.length > 0 && task.team_id ? batchSubscribers(db, { org_id: task.org_id, team_id: task.team_id }) : undefined;
+  if (notifications.length === 0 || read) {
     await write(db, INSERT_EVENT, params);
-  } else if (known) {
-    await write(db, INSERT_EVENT, params);
-    await fanOutTaskEvent(db, task, notifications, await known);
+    if (read) await fanOutTaskEvent(db, task, notifications, await read);
   } else {
     // One round trip: the event is written and the subscriptions it may go to are read in the same statement.
     const subscribers = await sql<TaskSubscriber>(db, `WITH recorded AS (${INSERT_EVENT}) ${TASK_SUBSCRIBERS}`, params);

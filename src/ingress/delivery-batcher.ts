@@ -1,4 +1,5 @@
 import type { DataSource } from "typeorm";
+import { BatchPump } from "../batch-pump.js";
 import { pgErrorCode } from "../db/pg-error-code.js";
 import { recordDeliveries, type NewDelivery, type RecordedDelivery } from "../domain/deliveries.js";
 import type { Logger } from "../log.js";
@@ -22,15 +23,11 @@ interface Waiting {
 
 /**
  * Stores the deliveries that arrive together with one INSERT and one commit, then queues the new ones as one
- * job (a worker processes them in one transaction); each caller is answered once its delivery is committed. A
- * delivery arriving while nothing is being written is written at once, so a batch only forms under load and
- * costs a lone delivery no wait.
+ * job (a worker processes them in one transaction); each caller is answered once its delivery is committed.
+ * Batches form only under load (see BatchPump).
  */
 export class DeliveryBatcher {
-  private readonly waiting: Waiting[] = [];
-  private inFlight = 0;
-  private readonly maxRows: number;
-  private readonly maxInFlight: number;
+  private readonly batches: BatchPump<Waiting>;
 
   constructor(
     private readonly db: DataSource,
@@ -38,27 +35,14 @@ export class DeliveryBatcher {
     private readonly log: Logger,
     options: DeliveryBatcherOptions = {},
   ) {
-    this.maxRows = options.maxRows ?? 64;
-    this.maxInFlight = options.maxInFlight ?? 2;
+    this.batches = new BatchPump({
+      maxSize: options.maxRows ?? 64, maxInFlight: options.maxInFlight ?? 2, sizeOf: () => 1, run: (batch) => this.write(batch),
+    });
   }
 
   /** Stores the delivery (once per receiver and delivery id) and, when it is new and `received`, queues it. */
   record(input: NewDelivery): Promise<RecordedDelivery> {
-    return new Promise((resolve, reject) => {
-      this.waiting.push({ input, resolve, reject });
-      this.pump();
-    });
-  }
-
-  private pump(): void {
-    while (this.inFlight < this.maxInFlight && this.waiting.length > 0) {
-      const batch = this.waiting.splice(0, this.maxRows);
-      this.inFlight += 1;
-      void this.write(batch).finally(() => {
-        this.inFlight -= 1;
-        this.pump();
-      });
-    }
+    return new Promise((resolve, reject) => this.batches.push({ input, resolve, reject }));
   }
 
   private async write(batch: Waiting[]): Promise<void> {

@@ -1,3 +1,4 @@
+import { BatchPump } from "../batch-pump.js";
 import { pgErrorCode } from "../db/pg-error-code.js";
 import { DeliveryHandlerError, type BatchedDelivery } from "../domain/delivery-batch.js";
 
@@ -24,18 +25,14 @@ interface Waiting {
 }
 
 /**
- * Gathers the delivery ids of the jobs a worker process runs at the same time into batches, each processed in
- * one transaction by `processBatch`. A job whose ids arrive while no batch runs starts one at once, so a lone
- * delivery waits for nothing; under load, jobs share a batch. A delivery whose handlers throw undoes its batch,
- * which runs again without it; the job then deals with its error. When a batch fails otherwise (a deadlock with
- * another, the database), or too many of its deliveries throw, its remaining deliveries are in neither list: each
- * job processes them one by one.
+ * Gathers the delivery ids of the jobs a worker process runs at the same time into batches (see BatchPump), each
+ * processed in one transaction by `processBatch`. A delivery whose handlers throw undoes its batch, which runs
+ * again without it; the job then deals with its error. When a batch fails otherwise (a deadlock with another,
+ * the database), or too many of its deliveries throw, its remaining deliveries are in neither list: each job
+ * processes them one by one.
  */
 export class DeliveryBatches {
-  private readonly waiting: Waiting[] = [];
-  private inFlight = 0;
-  private readonly maxDeliveries: number;
-  private readonly maxInFlight: number;
+  private readonly batches: BatchPump<Waiting>;
   private readonly maxFailures: number;
 
   constructor(
@@ -43,33 +40,14 @@ export class DeliveryBatches {
     private readonly onBatchError: (error: unknown, deliveries: number) => void,
     options: DeliveryBatchesOptions = {},
   ) {
-    this.maxDeliveries = options.maxDeliveries ?? 128;
-    this.maxInFlight = options.maxInFlight ?? 1;
     this.maxFailures = options.maxFailures ?? 3;
-  }
-
-  process(ids: readonly string[]): Promise<BatchResults> {
-    return new Promise((resolve) => {
-      this.waiting.push({ ids, resolve });
-      this.pump();
+    this.batches = new BatchPump({
+      maxSize: options.maxDeliveries ?? 128, maxInFlight: options.maxInFlight ?? 1, sizeOf: (job) => job.ids.length, run: (jobs) => this.run(jobs),
     });
   }
 
-  private pump(): void {
-    while (this.inFlight < this.maxInFlight && this.waiting.length > 0) {
-      const jobs = [this.waiting.shift()!];
-      let count = jobs[0]!.ids.length;
-      while (this.waiting.length > 0 && count + this.waiting[0]!.ids.length <= this.maxDeliveries) {
-        const next = this.waiting.shift()!;
-        count += next.ids.length;
-        jobs.push(next);
-      }
-      this.inFlight += 1;
-      void this.run(jobs).finally(() => {
-        this.inFlight -= 1;
-        this.pump();
-      });
-    }
+  process(ids: readonly string[]): Promise<BatchResults> {
+    return new Promise((resolve) => this.batches.push({ ids, resolve }));
   }
 
   private async run(jobs: Waiting[]): Promise<void> {
