@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import { openDatabase, type Database } from "../../src/db/data-source.js";
-import { deferWritesOf, interpolate } from "../../src/db/deferred-writes.js";
+import { deferredWrites, deferWritesOf, interpolate } from "../../src/db/deferred-writes.js";
 import { flushWrites, sql, write } from "../../src/db/sql.js";
 import { createTestDatabase, type TestDatabase } from "../helpers/services.js";
 
@@ -43,8 +43,10 @@ describe("writes held back in a transaction", () => {
       expect(deferWritesOf(manager)).toBe(true);
       for (const row of ROWS) await write(manager, INSERT, row);
       // Nothing has reached the database yet; the next statement carries the writes and sees them.
+      expect(deferredWrites(manager)).toHaveLength(ROWS.length);
       const seen = await sql<{ count: number }>(manager, "SELECT count(*)::integer AS count FROM samples WHERE n = ANY($1)", [[1, 2, 3, 4]]);
       expect(seen.rows[0]!.count).toBe(4);
+      expect(deferredWrites(manager)).toEqual([]);
     });
     expect(await stored()).toEqual(expected);
   });
@@ -79,6 +81,7 @@ describe("writes held back in a transaction", () => {
     await write(database.dataSource, INSERT, [30, "now", null, null, null, null, null, null, null]);
     await database.dataSource.transaction(async (manager) => {
       await write(manager, INSERT, [31, "in a plain transaction", null, null, null, null, null, null, null]);
+      expect(deferredWrites(manager)).toBeUndefined();
       expect((await sql(database.dataSource, "SELECT n FROM samples")).rows).toEqual([{ n: 30 }]);
     });
     expect((await stored()).map((r) => (r as { n: number }).n)).toEqual([30, 31]);

@@ -125,6 +125,10 @@ describe("several workers at once", () => {
     expect(rows.map((r) => [r.status, r.attempts])).toEqual(ids.map(() => ["processed", 1]));
     const outcomes = rows.map((r) => r.action_taken!.split(":")[0]).sort();
     expect(outcomes).toEqual([...issues.map(() => "task_created"), ...issues.map(() => "task_exists")].sort());
+    // Batches did the work: deliveries share transactions (each one alone would have its own).
+    const perTransaction = (await sql<{ n: number }>(rt.database.dataSource,
+      "SELECT count(*)::integer AS n FROM webhook_deliveries WHERE id = ANY($1::uuid[]) GROUP BY xmin::text", [ids])).rows.map((r) => r.n);
+    expect(Math.max(...perTransaction)).toBeGreaterThan(1);
     const counts = await madeFor(100, 119);
     expect(counts).toEqual({ tasks: 20, events: 20, comments: 20 });
   });
