@@ -13,7 +13,10 @@ afterAll(async () => {
 
 describe("closing the HTTP server", () => {
   it("does not wait for the keep-alive timeout of a connection whose request was in flight", async () => {
+    let arrived!: () => void;
+    const inFlight = new Promise<void>((resolve) => (arrived = resolve));
     rt.server.post("/slow", async () => {
+      arrived();
       await new Promise((resolve) => setTimeout(resolve, 300));
       return { ok: true };
     });
@@ -21,7 +24,7 @@ describe("closing the HTTP server", () => {
     const { port } = rt.server.server.address() as AddressInfo;
     // fetch keeps connections alive, as smee-client and most proxies do.
     const answer = fetch(`http://127.0.0.1:${port}/slow`, { method: "POST" });
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await inFlight;
     const started = Date.now();
     await rt.server.close();
     const response = await answer;
