@@ -30,7 +30,7 @@ describe("BullmqQueue when Redis is unreachable", () => {
     await expect(
       queue.addBulk("process-delivery", [{ payload: { deliveryId: "y" }, options: { jobId: "down-2" } }]),
     ).rejects.toThrow(QueueUnavailableError);
-    expect(Date.now() - started).toBeLessThan(2 * ENQUEUE_TIMEOUT_MS + 200);
+    expect(Date.now() - started).toBeLessThan(2 * ENQUEUE_TIMEOUT_MS + 1000);
   });
 
   it("keeps rejecting add quickly while Redis stays away", async () => {
@@ -38,21 +38,21 @@ describe("BullmqQueue when Redis is unreachable", () => {
     await expect(queue.add("process-delivery", { deliveryId: "x" }, { jobId: "down-1" })).rejects.toThrow();
     const started = Date.now();
     await expect(queue.add("process-delivery", { deliveryId: "x" }, { jobId: "down-1" })).rejects.toThrow(QueueUnavailableError);
-    expect(Date.now() - started).toBeLessThan(ENQUEUE_TIMEOUT_MS + 200);
+    expect(Date.now() - started).toBeLessThan(ENQUEUE_TIMEOUT_MS + 1000);
   });
 
   it("rejects counts() within the timeout", async () => {
     const queue = openQueue();
     const started = Date.now();
     await expect(queue.counts()).rejects.toThrow(QueueUnavailableError);
-    expect(Date.now() - started).toBeLessThan(ENQUEUE_TIMEOUT_MS + 200);
+    expect(Date.now() - started).toBeLessThan(ENQUEUE_TIMEOUT_MS + 1000);
   });
 
   it("answers ping() with false", async () => {
     const queue = openQueue();
     const started = Date.now();
     expect(await queue.ping()).toBe(false);
-    expect(Date.now() - started).toBeLessThan(1200);
+    expect(Date.now() - started).toBeLessThan(2000);
   });
 
   it("closes promptly with workers started", async () => {
