@@ -17,6 +17,38 @@ function writeGroups(spacingMs: number) {
   return { write: group(), notifications: group() };
 }
 
+/** How many installations' Octokits a process keeps for reuse; the least recently made goes first. */
+const REUSED_OCTOKITS = 500;
+
+/** What an Octokit made for one of the App's installations carries in `auth` (@octokit/auth-app's options). */
+interface InstallationAuth {
+  appId?: number | string;
+  installationId?: number | string;
+}
+
+/**
+ * The Octokit class with one instance per installation of the App: Probot makes an Octokit for every event it hands
+ * to the handlers, and building one (its plugins, its endpoint methods) costs more than the rest of a delivery's
+ * routing. Such an Octokit holds no token and nothing of the event: it asks @octokit/auth-app for the installation's
+ * token on each request (cached until it expires), and what differs per event is in the handler's Context. So an
+ * installation's events share one. The class serves one App (createProbot makes one per Probot).
+ */
+function reusedPerInstallation(Base: typeof ProbotOctokit): typeof ProbotOctokit {
+  const made = new Map<string, ProbotOctokit>();
+  return class extends Base {
+    constructor(options?: OctokitOptions) {
+      const auth = options?.auth as InstallationAuth | undefined;
+      const key = auth?.appId !== undefined && auth.installationId !== undefined ? `${auth.appId}/${auth.installationId}` : undefined;
+      const known = key === undefined ? undefined : made.get(key);
+      if (known) return known as never;
+      super(options);
+      if (key === undefined) return;
+      made.set(key, this);
+      if (made.size > REUSED_OCTOKITS) made.delete(made.keys().next().value!);
+    }
+  } as typeof ProbotOctokit;
+}
+
 /**
  * Probot's Octokit with every wait left to the queue, where it holds no worker slot and survives a
  * restart: the throttling plugin still paces writes, but a rate-limited request fails at once, and the
@@ -25,11 +57,11 @@ function writeGroups(spacingMs: number) {
  */
 export function appOctokit(writeSpacingMs?: number): typeof ProbotOctokit {
   const groups = writeSpacingMs === undefined ? {} : writeGroups(writeSpacingMs);
-  return ProbotOctokit.defaults((options: OctokitOptions) => ({
+  return reusedPerInstallation(ProbotOctokit.defaults((options: OctokitOptions) => ({
     ...options,
     throttle: { ...options.throttle, ...groups, onRateLimit: leaveToQueue, onSecondaryRateLimit: leaveToQueue },
     retry: { enabled: false },
-  }));
+  })));
 }
 
 /** The Probot instance that runs the app's event handlers in worker processes. */
