@@ -49,6 +49,17 @@ describe.each(Object.keys(OPENERS))("a %s database made by the migrations", (kin
     expect(await schemaChanges(fresh!.database.dataSource)).toEqual([]);
   });
 
+  it("compresses stored payloads and task descriptions with lz4 where the server has it, else with the default", async () => {
+    const columns = await sql<{ attname: string; attcompression: string }>(
+      fresh!.database.dataSource,
+      `SELECT attname, attcompression FROM pg_attribute
+        WHERE (attrelid, attname) IN (('webhook_deliveries'::regclass, 'payload'), ('tasks'::regclass, 'description')) ORDER BY attname`,
+    );
+    // Debian's PostgreSQL is built with lz4; PGlite is not, and keeps pglz ('' is the server's default).
+    const method = kind === "postgres" ? "l" : "";
+    expect(columns.rows).toEqual([{ attname: "description", attcompression: method }, { attname: "payload", attcompression: method }]);
+  });
+
   it("has an entity for every table", async () => {
     const tables = await sql<{ table_name: string }>(
       fresh!.database.dataSource,
