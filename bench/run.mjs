@@ -327,7 +327,9 @@ async function main(settings, results) {
 
 /**
  * BENCH_SOAK_S at BENCH_SOAK_RATE req/s, with workers running, in one-minute slices: each slice's p99 time to
- * 202, end-to-end p99 and every app process's RSS at its end, so that growth from the first minute to the last shows.
+ * 202, end-to-end p99 and every app process's RSS at its end and at its lowest (sampled each second), so that growth
+ * from the first minute to the last shows. The lowest is what the heap keeps after a collection: a leak raises it,
+ * while the end sample also catches wherever the collector's sawtooth happens to be.
  */
 async function soak(settings, results, { setWorkers, send, drain, db, webPort, appProcesses, say }) {
   await setWorkers(settings.workers);
@@ -336,9 +338,16 @@ async function soak(settings, results, { setWorkers, send, drain, db, webPort, a
   const minutes = [];
   for (let done = 0, minute = 1; done < settings.soakS; minute += 1) {
     const seconds = Math.min(60, settings.soakS - done);
-    const load = await send(webPort, size, `soak-${minute}`, { durationS: seconds, overallRate: settings.soakRate });
+    const floor = {};
+    const sampler = setInterval(() => {
+      for (const [name, sample] of snapshot(appProcesses())) if (sample) floor[name] = Math.min(floor[name] ?? Infinity, sample.rss_mb);
+    }, 1000);
+    const load = await send(webPort, size, `soak-${minute}`, { durationS: seconds, overallRate: settings.soakRate }).finally(() => clearInterval(sampler));
     const rss = Object.fromEntries([...snapshot(appProcesses())].filter(([, s]) => s).map(([name, s]) => [name, s.rss_mb]));
-    minutes.push({ minute, seconds, requests_per_s: load.requests_per_s, p99_ms: load.latency_ms.p99, failures: load.non_2xx + load.errors + load.timeouts, rss_mb: rss });
+    minutes.push({
+      minute, seconds, requests_per_s: load.requests_per_s, p99_ms: load.latency_ms.p99, failures: load.non_2xx + load.errors + load.timeouts,
+      rss_mb: rss, rss_floor_mb: Object.fromEntries(Object.keys(rss).map((name) => [name, Math.min(floor[name] ?? rss[name], rss[name])])),
+    });
     done += seconds;
   }
   for (const row of minutes) {
