@@ -2,22 +2,36 @@ import type { EntityManager } from "typeorm";
 import pg from "pg";
 
 /**
- * Writes whose result no one reads, held back within one transaction and sent in the same round trip as the
- * next statement (one simple-query message holding several statements) or at the latest with the commit's
- * own flush. A round trip costs far more here than the statement it carries, so a batch of deliveries that
- * writes an event, an outbox row and an outcome per delivery pays for one round trip instead of three.
+ * Writes whose result no one reads, held back within one transaction and sent in the same round trip as a later
+ * statement (one simple-query message holding several statements): the first one that could see them or be changed
+ * by them (see mustCarry), or at the latest the flush before the commit. A round trip costs far more here than the
+ * statement it carries, and a statement far more than a row: a batch of deliveries that writes an event and an
+ * outbox row per delivery sends them as one INSERT of many rows per table (see heldStatements).
  * Only node-postgres connections take part: on PGlite a deferred write runs at once.
  */
 interface RawClient {
   query(text: string): Promise<pg.QueryResult | pg.QueryResult[]>;
 }
 
-const pending = new WeakMap<EntityManager, string[]>();
+/** A held write: its statement and parameters. */
+export interface HeldWrite {
+  text: string;
+  params: readonly unknown[];
+}
+
+/** What a transaction holds back: the writes, and the tables they add rows to while every one is a plain INSERT. */
+interface Held {
+  writes: HeldWrite[];
+  /** The tables the held INSERTs add to; null once a held write is anything else. */
+  tables: Set<string> | null;
+}
+
+const pending = new WeakMap<EntityManager, Held>();
 
 /** Starts holding back deferred writes made through `manager` (a transaction's manager on node-postgres). */
 export function deferWritesOf(manager: EntityManager): boolean {
   if (!rawClient(manager)) return false;
-  pending.set(manager, []);
+  pending.set(manager, { writes: [], tables: new Set() });
   return true;
 }
 
@@ -28,27 +42,121 @@ function rawClient(manager: EntityManager): RawClient | undefined {
 }
 
 /** The writes held back for `manager`, if it defers them. */
-export function deferredWrites(manager: EntityManager): string[] | undefined {
-  return pending.get(manager);
+export function deferredWrites(manager: EntityManager): HeldWrite[] | undefined {
+  return pending.get(manager)?.writes;
 }
+
+/** The table a plain INSERT adds to. */
+const INSERT_INTO = /^\s*INSERT\s+INTO\s+([\w."]+)/i;
 
 /** Holds `text` back when `manager` defers writes; false when the caller must run it itself. */
 export function holdBack(manager: EntityManager, text: string, params: readonly unknown[]): boolean {
-  const list = pending.get(manager);
-  if (!list) return false;
-  list.push(interpolate(text, params));
+  const held = pending.get(manager);
+  if (!held) return false;
+  held.writes.push({ text, params });
+  const table = INSERT_INTO.exec(text)?.[1];
+  if (table === undefined) held.tables = null;
+  else held.tables?.add(table);
   return true;
 }
 
+/** A statement that reads, or adds rows, and nothing else. */
+const READS_OR_ADDS = /^\s*(SELECT|INSERT)\b/i;
+
 /**
- * Runs the held-back writes and then `text` in one round trip, and returns the result of `text`.
+ * Whether `text` must carry the held writes: yes unless they are all INSERTs and `text` only reads or adds rows
+ * without naming a table they add to. Such a statement cannot see the held rows, and no held row can change
+ * what it does (held rows reference rows that exist, and no trigger reads the tables held rows go to), so the
+ * held writes wait for a later statement and go in fewer, larger INSERTs (see heldStatements).
+ */
+function mustCarry(held: Held, text: string): boolean {
+  if (held.writes.length === 0) return false;
+  if (!held.tables || !READS_OR_ADDS.test(text)) return true;
+  for (const table of held.tables) if (text.includes(table)) return true;
+  return false;
+}
+
+/**
+ * Runs `text` in a transaction that defers writes, with the held writes in the same round trip when it must
+ * carry them, as one simple query (the parameters written into it): node-postgres sends it as one message, where
+ * a statement with parameters takes five. Undefined when `manager` does not defer writes.
  * Any error aborts the transaction, as it would have had each statement run alone.
  */
-export async function runWithDeferred(manager: EntityManager, text: string, params: readonly unknown[]): Promise<pg.QueryResult> {
-  const list = pending.get(manager)!;
-  const statements = [...list.splice(0), interpolate(text, params)];
+export async function runDeferring(manager: EntityManager, text: string, params: readonly unknown[]): Promise<pg.QueryResult | undefined> {
+  const held = pending.get(manager);
+  if (!held) return undefined;
+  const statements = mustCarry(held, text) ? takeHeld(held) : [];
+  statements.push(interpolate(text, params));
   const results = await rawClient(manager)!.query(statements.join(";\n"));
   return Array.isArray(results) ? results[results.length - 1]! : results;
+}
+
+/** Sends the held writes now, in one round trip. */
+export async function sendHeld(manager: EntityManager): Promise<void> {
+  const held = pending.get(manager);
+  if (!held || held.writes.length === 0) return;
+  await rawClient(manager)!.query(takeHeld(held).join(";\n"));
+}
+
+/** The held writes as statements to send, no longer held. */
+function takeHeld(held: Held): string[] {
+  held.tables = new Set();
+  return heldStatements(held.writes.splice(0));
+}
+
+/** `INSERT INTO … VALUES (…)` of one row and nothing after it: its text up to the row, and the row. */
+const SINGLE_ROW_INSERT = /^(\s*INSERT\s+INTO\s[^']*?\sVALUES\s*)(\([\s\S]*\))\s*$/i;
+const rowInserts = new Map<string, { head: string; row: string } | null>();
+
+/** The head and row of a single-row INSERT, or null for any other statement (cached: the statements are few). */
+function rowInsert(text: string): { head: string; row: string } | null {
+  let known = rowInserts.get(text);
+  if (known === undefined) {
+    const match = SINGLE_ROW_INSERT.exec(text);
+    known = match && closesAtEnd(match[2]!) ? { head: match[1]!, row: match[2]! } : null;
+    rowInserts.set(text, known);
+  }
+  return known;
+}
+
+/** Whether the parenthesis that opens `row` is closed by its last character, quotes skipped: `row` is one tuple. */
+function closesAtEnd(row: string): boolean {
+  let depth = 0;
+  const outsideQuotes = row.replace(/'(?:[^']|'')*'|"(?:[^"]|"")*"/g, "''");
+  for (let i = 0; i < outsideQuotes.length; i++) {
+    if (outsideQuotes[i] === "(") depth += 1;
+    else if (outsideQuotes[i] === ")" && --depth === 0) return i === outsideQuotes.length - 1;
+  }
+  return false;
+}
+
+/**
+ * The held writes as the statements to send. Single-row INSERTs of the same statement become one INSERT of all
+ * their rows, in the order they were held, placed where the first of them was: a statement costs the server far
+ * more than a row. Held rows reference no other held row (what is held: outbox rows, task events, outbound
+ * deliveries), so the INSERTs of different tables may go in either order; any other statement keeps its place,
+ * with everything held before it sent before it.
+ */
+export function heldStatements(writes: readonly HeldWrite[]): string[] {
+  const statements: string[] = [];
+  const rows = new Map<string, string[]>();
+  const sendRows = () => {
+    for (const [text, values] of rows) statements.push(`${rowInsert(text)!.head}${values.join(", ")}`);
+    rows.clear();
+  };
+  for (const { text, params } of writes) {
+    const insert = rowInsert(text);
+    if (!insert) {
+      sendRows();
+      statements.push(interpolate(text, params));
+      continue;
+    }
+    const values = rows.get(text) ?? [];
+    values.push(interpolate(insert.row, params));
+    rows.set(text, values);
+  }
+  sendRows();
+  return statements;
 }
 
 /** node-postgres's own conversion of a parameter to its text form (arrays to array literals, dates, JSON). */

@@ -1,5 +1,5 @@
 import { DataSource, type EntityManager } from "typeorm";
-import { deferredWrites, holdBack, runWithDeferred } from "./deferred-writes.js";
+import { holdBack, runDeferring, sendHeld } from "./deferred-writes.js";
 
 export type Queryable = DataSource | EntityManager;
 
@@ -11,10 +11,8 @@ export interface SqlResult<T> {
 /** Runs one parameterized statement and returns its rows and affected-row count, whatever the statement. */
 export async function sql<T = Record<string, unknown>>(db: Queryable, text: string, params: unknown[] = []): Promise<SqlResult<T>> {
   const manager = db instanceof DataSource ? db.manager : db;
-  if (deferredWrites(manager)?.length) {
-    const result = await runWithDeferred(manager, text, params);
-    return { rows: result.rows as T[], rowCount: result.rowCount ?? result.rows.length };
-  }
+  const deferring = await runDeferring(manager, text, params);
+  if (deferring) return { rows: deferring.rows as T[], rowCount: deferring.rowCount ?? deferring.rows.length };
   const runner = manager.queryRunner ?? manager.connection.createQueryRunner();
   try {
     const result = await runner.query(text, params, true);
@@ -26,7 +24,8 @@ export async function sql<T = Record<string, unknown>>(db: Queryable, text: stri
 
 /**
  * A write whose result no one reads: inside a transaction that defers writes (a batch of deliveries) it goes
- * with the next statement's round trip; anywhere else it runs now.
+ * with a later statement's round trip (see runDeferring); anywhere else it runs now. A held INSERT must add rows
+ * that reference no row another held write adds: held INSERTs of different tables may be sent in either order.
  */
 export async function write(db: Queryable, text: string, params: unknown[] = []): Promise<void> {
   if (!(db instanceof DataSource) && holdBack(db, text, params)) return;
@@ -35,5 +34,5 @@ export async function write(db: Queryable, text: string, params: unknown[] = [])
 
 /** Sends the writes a transaction still holds back, before it commits. */
 export async function flushWrites(manager: EntityManager): Promise<void> {
-  if (deferredWrites(manager)?.length) await runWithDeferred(manager, "SELECT 1", []);
+  await sendHeld(manager);
 }

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import { openDatabase, type Database } from "../../src/db/data-source.js";
-import { deferredWrites, deferWritesOf, interpolate } from "../../src/db/deferred-writes.js";
+import { deferredWrites, deferWritesOf, heldStatements, interpolate } from "../../src/db/deferred-writes.js";
 import { flushWrites, sql, write } from "../../src/db/sql.js";
 import { createTestDatabase, type TestDatabase } from "../helpers/services.js";
 
@@ -12,6 +12,7 @@ beforeAll(async () => {
   database = await openDatabase({ databaseUrl: testDb.url, dataDir: "/nonexistent" });
   await sql(database.dataSource, `CREATE TABLE samples (
     n integer, t text, tags text[], doc jsonb, at timestamptz, flag boolean, bytes bytea, id uuid, big bigint)`);
+  await sql(database.dataSource, "CREATE TABLE others (n integer)");
 });
 afterAll(async () => {
   await database?.close();
@@ -85,6 +86,80 @@ describe("writes held back in a transaction", () => {
       expect((await sql(database.dataSource, "SELECT n FROM samples")).rows).toEqual([{ n: 30 }]);
     });
     expect((await stored()).map((r) => (r as { n: number }).n)).toEqual([30, 31]);
+  });
+});
+
+describe("writes held back past statements that cannot see them", () => {
+  it("stay held through a SELECT or INSERT that names none of their tables, and go with the first that does", async () => {
+    await sql(database.dataSource, "DELETE FROM samples");
+    await database.dataSource.transaction(async (manager) => {
+      deferWritesOf(manager);
+      await write(manager, INSERT, [50, "held", null, null, null, null, null, null, null]);
+      expect((await sql(manager, "SELECT $1::integer AS n", [1])).rows).toEqual([{ n: 1 }]);
+      await sql(manager, "INSERT INTO others (n) VALUES ($1)", [2]);
+      await write(manager, INSERT, [51, "held too", null, null, null, null, null, null, null]);
+      expect(deferredWrites(manager)).toHaveLength(2);
+      const seen = await sql<{ n: number }>(manager, "SELECT n FROM samples ORDER BY n");
+      expect(seen.rows).toEqual([{ n: 50 }, { n: 51 }]);
+      expect(deferredWrites(manager)).toEqual([]);
+    });
+  });
+
+  it("go with any statement that changes rows, and with every statement once a held write is not an INSERT", async () => {
+    await sql(database.dataSource, "DELETE FROM samples");
+    await database.dataSource.transaction(async (manager) => {
+      deferWritesOf(manager);
+      await write(manager, INSERT, [60, "held", null, null, null, null, null, null, null]);
+      await sql(manager, "UPDATE others SET n = n WHERE false");
+      expect(deferredWrites(manager)).toEqual([]);
+      await write(manager, "UPDATE samples SET t = 'changed' WHERE n = $1", [60]);
+      await sql(manager, "SELECT 1");
+      expect(deferredWrites(manager)).toEqual([]);
+    });
+    expect((await sql(database.dataSource, "SELECT t FROM samples WHERE n = 60")).rows).toEqual([{ t: "changed" }]);
+  });
+});
+
+describe("writes held back as INSERTs of many rows", () => {
+  it("keep the order they were held in: clock_timestamp() never goes back from one row to the next", async () => {
+    await sql(database.dataSource, "DELETE FROM samples");
+    const stamped = "INSERT INTO samples (n, t, at) VALUES ($1, $2, clock_timestamp())";
+    await database.dataSource.transaction(async (manager) => {
+      deferWritesOf(manager);
+      for (const n of [40, 41, 42]) {
+        await write(manager, stamped, [n, `row ${n}`]);
+        await write(manager, "INSERT INTO samples (n, t) VALUES ($1, 'other')", [n + 100]);
+      }
+      await flushWrites(manager);
+    });
+    const rows = (await sql<{ n: number; at: string }>(database.dataSource, "SELECT n, at::text FROM samples WHERE t <> 'other' ORDER BY n")).rows;
+    expect(rows.map((r) => r.n)).toEqual([40, 41, 42]);
+    // Rows of one statement may share a microsecond; the tables that list by time break ties by a time-ordered id.
+    expect(rows.map((r) => r.at)).toEqual(rows.map((r) => r.at).sort());
+    expect((await sql(database.dataSource, "SELECT n FROM samples WHERE t = 'other' ORDER BY n")).rows).toEqual([{ n: 140 }, { n: 141 }, { n: 142 }]);
+  });
+
+  it("are made of single-row INSERTs of one statement, the others kept in their place", () => {
+    const a = "INSERT INTO a (x, y) VALUES ($1, f($2))";
+    const b = "INSERT INTO b (x) VALUES ($1)";
+    const update = "UPDATE a SET y = $1";
+    const held = (text: string, ...params: unknown[]) => ({ text, params });
+    expect(heldStatements([held(a, 1, "p"), held(b, 2), held(a, 3, "q"), held(update, 4), held(a, 5, "r")])).toEqual([
+      "INSERT INTO a (x, y) VALUES ('1', f('p')), ('3', f('q'))",
+      "INSERT INTO b (x) VALUES ('2')",
+      "UPDATE a SET y = '4'",
+      "INSERT INTO a (x, y) VALUES ('5', f('r'))",
+    ]);
+    // An INSERT that does more than add one row is sent as it is, each time.
+    for (const text of [
+      "INSERT INTO a (x) VALUES ($1) ON CONFLICT (x) DO NOTHING",
+      "INSERT INTO a (x) VALUES ($1) RETURNING x",
+      "INSERT INTO a (x) VALUES ($1) ON CONFLICT (x) DO UPDATE SET y = f(a.x)",
+      "INSERT INTO a (x) VALUES ($1), ($1)",
+      "INSERT INTO a (x) SELECT $1",
+    ]) {
+      expect(heldStatements([held(text, 7), held(text, 8)])).toEqual([interpolate(text, [7]), interpolate(text, [8])]);
+    }
   });
 });
 
