@@ -19,19 +19,12 @@ export interface HeldWrite {
   params: readonly unknown[];
 }
 
-/** What a transaction holds back: the writes, and the tables they add rows to while every one is a plain INSERT. */
-interface Held {
-  writes: HeldWrite[];
-  /** The tables the held INSERTs add to; null once a held write is anything else. */
-  tables: Set<string> | null;
-}
-
-const pending = new WeakMap<EntityManager, Held>();
+const pending = new WeakMap<EntityManager, HeldWrite[]>();
 
 /** Starts holding back deferred writes made through `manager` (a transaction's manager on node-postgres). */
 export function deferWritesOf(manager: EntityManager): boolean {
   if (!rawClient(manager)) return false;
-  pending.set(manager, { writes: [], tables: new Set() });
+  pending.set(manager, []);
   return true;
 }
 
@@ -43,80 +36,40 @@ function rawClient(manager: EntityManager): RawClient | undefined {
 
 /** The writes held back for `manager`, if it defers them. */
 export function deferredWrites(manager: EntityManager): HeldWrite[] | undefined {
-  return pending.get(manager)?.writes;
+  return pending.get(manager);
 }
-
-/** The table a plain INSERT adds to. */
-const INSERT_INTO = /^\s*INSERT\s+INTO\s+([\w."]+)/i;
 
 /** Holds `text` back when `manager` defers writes; false when the caller must run it itself. */
 export function holdBack(manager: EntityManager, text: string, params: readonly unknown[]): boolean {
-  const held = pending.get(manager);
-  if (!held) return false;
-  held.writes.push({ text, params });
-  const table = INSERT_INTO.exec(text)?.[1];
-  if (table === undefined) held.tables = null;
-  else held.tables?.add(table);
+  const writes = pending.get(manager);
+  if (!writes) return false;
+  writes.push({ text, params });
   return true;
 }
 
-/** A statement that reads, or adds rows, and nothing else. */
-const READS_OR_ADDS = /^\s*(SELECT|INSERT)\b/i;
-
-/**
- * Whether `text` must carry the held writes: yes unless they are all INSERTs and `text` only reads or adds rows
- * without naming a table they add to. Such a statement cannot see the held rows, and no held row can change
- * what it does (held rows reference rows that exist, and no trigger reads the tables held rows go to), so the
- * held writes wait for a later statement and go in fewer, larger INSERTs (see heldStatements).
- */
-function mustCarry(held: Held, text: string): boolean {
-  if (held.writes.length === 0) return false;
-  if (!held.tables || !READS_OR_ADDS.test(text)) return true;
-  for (const table of held.tables) if (text.includes(table)) return true;
-  return false;
+/** What a held statement is: the table a plain INSERT adds to, and for an INSERT of one row, its text up to the row and the row. */
+interface Shape {
+  table?: string;
+  head?: string;
+  row?: string;
 }
 
-/**
- * Runs `text` in a transaction that defers writes, with the held writes in the same round trip when it must
- * carry them, as one simple query (the parameters written into it): node-postgres sends it as one message, where
- * a statement with parameters takes five. Undefined when `manager` does not defer writes.
- * Any error aborts the transaction, as it would have had each statement run alone.
- */
-export async function runDeferring(manager: EntityManager, text: string, params: readonly unknown[]): Promise<pg.QueryResult | undefined> {
-  const held = pending.get(manager);
-  if (!held) return undefined;
-  const statements = mustCarry(held, text) ? takeHeld(held) : [];
-  statements.push(interpolate(text, params));
-  const results = await rawClient(manager)!.query(statements.join(";\n"));
-  return Array.isArray(results) ? results[results.length - 1]! : results;
-}
-
-/** Sends the held writes now, in one round trip. */
-export async function sendHeld(manager: EntityManager): Promise<void> {
-  const held = pending.get(manager);
-  if (!held || held.writes.length === 0) return;
-  await rawClient(manager)!.query(takeHeld(held).join(";\n"));
-}
-
-/** The held writes as statements to send, no longer held. */
-function takeHeld(held: Held): string[] {
-  held.tables = new Set();
-  return heldStatements(held.writes.splice(0));
-}
-
-/** `INSERT INTO … VALUES (…)` of one row and nothing after it: its text up to the row, and the row. */
+const INSERT_INTO = /^\s*INSERT\s+INTO\s+([\w."]+)/i;
+/** `INSERT INTO … VALUES (…)` with nothing after the row. */
 const SINGLE_ROW_INSERT = /^(\s*INSERT\s+INTO\s[^']*?\sVALUES\s*)(\([\s\S]*\))\s*$/i;
-const rowInserts = new Map<string, { head: string; row: string } | null>();
+const shapes = new Map<string, Shape>();
 
-/** The head and row of a single-row INSERT, or null for any other statement (cached: the statements are few). */
-function rowInsert(text: string): { head: string; row: string } | null {
-  let known = rowInserts.get(text);
-  if (known === undefined) {
-    const match = SINGLE_ROW_INSERT.exec(text);
-    known = match && closesAtEnd(match[2]!) ? { head: match[1]!, row: match[2]! } : null;
-    rowInserts.set(text, known);
+/** The shape of a held statement, read once (held statements are the few constants of the code that writes them). */
+function shapeOf(text: string): Shape {
+  let shape = shapes.get(text);
+  if (!shape) {
+    const single = SINGLE_ROW_INSERT.exec(text);
+    shape = single && closesAtEnd(single[2]!)
+      ? { table: INSERT_INTO.exec(text)![1], head: single[1], row: single[2] }
+      : { table: INSERT_INTO.exec(text)?.[1] };
+    shapes.set(text, shape);
   }
-  return known;
+  return shape;
 }
 
 /** Whether the parenthesis that opens `row` is closed by its last character, quotes skipped: `row` is one tuple. */
@@ -130,6 +83,49 @@ function closesAtEnd(row: string): boolean {
   return false;
 }
 
+/** A statement that reads, or adds rows, and nothing else. */
+const READS_OR_ADDS = /^\s*(SELECT|INSERT)\b/i;
+
+/**
+ * Whether `text` must carry the held writes: yes unless they are all INSERTs and `text` only reads or adds rows
+ * without naming a table they add to. Such a statement cannot see the held rows, and no held row can change
+ * what it does (held rows reference rows that exist, and no trigger reads the tables held rows go to), so the
+ * held writes wait for a later statement and go in fewer, larger INSERTs (see heldStatements).
+ */
+function mustCarry(writes: readonly HeldWrite[], text: string): boolean {
+  if (writes.length === 0) return false;
+  if (!READS_OR_ADDS.test(text)) return true;
+  return writes.some((held) => {
+    const { table } = shapeOf(held.text);
+    return table === undefined || text.includes(table);
+  });
+}
+
+/** Sends statements as one simple-query message and returns the result of the last. */
+async function send(manager: EntityManager, statements: readonly string[]): Promise<pg.QueryResult> {
+  const results = await rawClient(manager)!.query(statements.join(";\n"));
+  return Array.isArray(results) ? results[results.length - 1]! : results;
+}
+
+/**
+ * Runs `text` in a transaction that defers writes, with the held writes in the same round trip when it must
+ * carry them, as one simple query (the parameters written into it): node-postgres sends it as one message, where
+ * a statement with parameters takes five. Undefined when `manager` does not defer writes.
+ * Any error aborts the transaction, as it would have had each statement run alone.
+ */
+export async function runDeferring(manager: EntityManager, text: string, params: readonly unknown[]): Promise<pg.QueryResult | undefined> {
+  const writes = pending.get(manager);
+  if (!writes) return undefined;
+  const carried = mustCarry(writes, text) ? heldStatements(writes.splice(0)) : [];
+  return send(manager, [...carried, interpolate(text, params)]);
+}
+
+/** Sends the writes a transaction still holds back, before it commits. */
+export async function flushWrites(manager: EntityManager): Promise<void> {
+  const writes = pending.get(manager);
+  if (writes?.length) await send(manager, heldStatements(writes.splice(0)));
+}
+
 /**
  * The held writes as the statements to send. Single-row INSERTs of the same statement become one INSERT of all
  * their rows, in the order they were held, placed where the first of them was: a statement costs the server far
@@ -141,18 +137,18 @@ export function heldStatements(writes: readonly HeldWrite[]): string[] {
   const statements: string[] = [];
   const rows = new Map<string, string[]>();
   const sendRows = () => {
-    for (const [text, values] of rows) statements.push(`${rowInsert(text)!.head}${values.join(", ")}`);
+    for (const [text, values] of rows) statements.push(`${shapeOf(text).head}${values.join(", ")}`);
     rows.clear();
   };
   for (const { text, params } of writes) {
-    const insert = rowInsert(text);
-    if (!insert) {
+    const { row } = shapeOf(text);
+    if (row === undefined) {
       sendRows();
       statements.push(interpolate(text, params));
       continue;
     }
     const values = rows.get(text) ?? [];
-    values.push(interpolate(insert.row, params));
+    values.push(interpolate(row, params));
     rows.set(text, values);
   }
   sendRows();

@@ -1,5 +1,7 @@
 import { DataSource, type EntityManager } from "typeorm";
-import { holdBack, runDeferring, sendHeld } from "./deferred-writes.js";
+import { holdBack, runDeferring } from "./deferred-writes.js";
+
+export { flushWrites } from "./deferred-writes.js";
 
 export type Queryable = DataSource | EntityManager;
 
@@ -30,9 +32,4 @@ export async function sql<T = Record<string, unknown>>(db: Queryable, text: stri
 export async function write(db: Queryable, text: string, params: unknown[] = []): Promise<void> {
   if (!(db instanceof DataSource) && holdBack(db, text, params)) return;
   await sql(db, text, params);
-}
-
-/** Sends the writes a transaction still holds back, before it commits. */
-export async function flushWrites(manager: EntityManager): Promise<void> {
-  await sendHeld(manager);
 }
