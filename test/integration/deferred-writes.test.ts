@@ -124,14 +124,27 @@ describe("writes held back as INSERTs of many rows", () => {
   it("keep the order they were held in: clock_timestamp() never goes back from one row to the next", async () => {
     await sql(database.dataSource, "DELETE FROM samples");
     const stamped = "INSERT INTO samples (n, t, at) VALUES ($1, $2, clock_timestamp())";
+    const sent: string[] = [];
     await database.dataSource.transaction(async (manager) => {
       deferWritesOf(manager);
+      const client = (manager.queryRunner as unknown as { databaseConnection: { query(text: unknown): unknown } }).databaseConnection;
+      const query = client.query.bind(client);
+      client.query = (text: unknown) => {
+        sent.push(String(text));
+        return query(text);
+      };
       for (const n of [40, 41, 42]) {
         await write(manager, stamped, [n, `row ${n}`]);
         await write(manager, "INSERT INTO samples (n, t) VALUES ($1, 'other')", [n + 100]);
       }
       await flushWrites(manager);
+      client.query = query;
     });
+    // Six writes reached the server in one message, as two INSERTs of three rows each.
+    expect(sent).toEqual([
+      "INSERT INTO samples (n, t, at) VALUES ('40', 'row 40', clock_timestamp()), ('41', 'row 41', clock_timestamp()), ('42', 'row 42', clock_timestamp());\n" +
+      "INSERT INTO samples (n, t) VALUES ('140', 'other'), ('141', 'other'), ('142', 'other')",
+    ]);
     const rows = (await sql<{ n: number; at: string }>(database.dataSource, "SELECT n, at::text FROM samples WHERE t <> 'other' ORDER BY n")).rows;
     expect(rows.map((r) => r.n)).toEqual([40, 41, 42]);
     // Rows of one statement may share a microsecond; the tables that list by time break ties by a time-ordered id.
