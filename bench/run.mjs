@@ -327,34 +327,43 @@ async function main(settings, results) {
 
 /**
  * BENCH_SOAK_S at BENCH_SOAK_RATE req/s, with workers running, in one-minute slices: each slice's p99 time to
- * 202, end-to-end p99 and every app process's RSS at its end and at its lowest (sampled each second), so that growth
- * from the first minute to the last shows. The lowest is what the heap keeps after a collection: a leak raises it,
- * while the end sample also catches wherever the collector's sawtooth happens to be.
+ * 202, end-to-end p99, every process's CPU seconds, and every app process's RSS at its end and at its lowest (sampled
+ * each second), so that growth from the first minute to the last shows. The lowest is what the heap keeps after a
+ * collection: a leak raises it, while the end sample also catches wherever the collector's sawtooth happens to be.
+ * BENCH_SOAK_WARMUP_S at the same rate come first, reported as minute 0 and not compared: freshly started processes
+ * grow their heaps and compile their code then, which is not growth over time.
  */
 async function soak(settings, results, { setWorkers, send, drain, db, webPort, appProcesses, say }) {
   await setWorkers(settings.workers);
   const size = settings.rateSizes[0];
-  say(`soak: ${settings.soakRate} req/s of ${size.name} for ${settings.soakS} s, ${settings.workers} worker processes, in one-minute slices`);
-  const minutes = [];
-  for (let done = 0, minute = 1; done < settings.soakS; minute += 1) {
-    const seconds = Math.min(60, settings.soakS - done);
+  say(`soak: ${settings.soakRate} req/s of ${size.name} for ${settings.soakWarmupS} s of warm-up, then ${settings.soakS} s in one-minute slices, ${settings.workers} worker processes`);
+  const slice = async (minute, seconds) => {
     const floor = {};
     const sampler = setInterval(() => {
       for (const [name, sample] of snapshot(appProcesses())) if (sample) floor[name] = Math.min(floor[name] ?? Infinity, sample.rss_mb);
     }, 1000);
+    const before = snapshot(appProcesses());
     const load = await send(webPort, size, `soak-${minute}`, { durationS: seconds, overallRate: settings.soakRate }).finally(() => clearInterval(sampler));
-    const rss = Object.fromEntries([...snapshot(appProcesses())].filter(([, s]) => s).map(([name, s]) => [name, s.rss_mb]));
-    minutes.push({
+    const after = snapshot(appProcesses());
+    const rss = Object.fromEntries([...after].filter(([, s]) => s).map(([name, s]) => [name, s.rss_mb]));
+    return {
       minute, seconds, requests_per_s: load.requests_per_s, p99_ms: load.latency_ms.p99, failures: load.non_2xx + load.errors + load.timeouts,
       rss_mb: rss, rss_floor_mb: Object.fromEntries(Object.keys(rss).map((name) => [name, Math.min(floor[name] ?? rss[name], rss[name])])),
-    });
+      cpu_s: Object.fromEntries(phaseCost(before, after, 0).map((row) => [row.process, row.cpu_s])),
+    };
+  };
+  const warmup = settings.soakWarmupS > 0 ? await slice(0, settings.soakWarmupS) : undefined;
+  const minutes = [];
+  for (let done = 0, minute = 1; done < settings.soakS; minute += 1) {
+    const seconds = Math.min(60, settings.soakS - done);
+    minutes.push(await slice(minute, seconds));
     done += seconds;
   }
-  for (const row of minutes) {
+  for (const row of [...(warmup ? [warmup] : []), ...minutes]) {
     await drain(`soak-${row.minute}`);
     row.end_to_end_p99_ms = (await db.phase(`soak-${row.minute}`)).end_to_end_ms?.p99 ?? null;
   }
-  results.soak = { rate: settings.soakRate, size: size.name, seconds: settings.soakS, workers: settings.workers, minutes };
+  results.soak = { rate: settings.soakRate, size: size.name, seconds: settings.soakS, warmup_s: settings.soakWarmupS, workers: settings.workers, warmup, minutes };
 }
 
 const startedAt = new Date();

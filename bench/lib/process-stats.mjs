@@ -5,13 +5,17 @@ import { round } from "./services.mjs";
 /** Clock ticks per second of /proc/<pid>/stat's utime and stime: 100 on Linux. */
 const TICKS_PER_S = 100;
 
-/** CPU seconds (user + system) and RSS in MiB of one process (`anon`: only its private memory); undefined once it is gone. */
-export function processSample(pid, { anon = false } = {}) {
+/**
+ * CPU seconds (user + system) and RSS in MiB of one process (`anon`: only its private memory; `reaped`: also the CPU
+ * of its children that have exited and been waited for); undefined once it is gone.
+ */
+export function processSample(pid, { anon = false, reaped = false } = {}) {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
     // The command name may hold spaces: fields are counted after its closing parenthesis.
     const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    const cpuS = (Number(fields[11]) + Number(fields[12])) / TICKS_PER_S;
+    const ticks = Number(fields[11]) + Number(fields[12]) + (reaped ? Number(fields[13]) + Number(fields[14]) : 0);
+    const cpuS = ticks / TICKS_PER_S;
     const field = anon ? /RssAnon:\s+(\d+)/ : /VmRSS:\s+(\d+)/;
     const rssKb = Number(field.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0);
     return { cpu_s: cpuS, rss_mb: round(rssKb / 1024, 0) };
@@ -22,7 +26,9 @@ export function processSample(pid, { anon = false } = {}) {
 
 /**
  * The sum over every process named `name` (all postgres backends, redis-server): machine-wide, so other work counts
- * too. Memory is their private memory: PostgreSQL's shared buffers would count once per backend otherwise.
+ * too. CPU includes the processes that have exited since (a backend, an autovacuum worker), through their parent's
+ * count of reaped children, so that it never goes down between two samples. Memory is their private memory:
+ * PostgreSQL's shared buffers would count once per backend otherwise.
  */
 export function serviceSample(name) {
   let cpuS = 0;
@@ -37,7 +43,7 @@ export function serviceSample(name) {
       continue;
     }
     if (comm !== name) continue;
-    const sample = processSample(entry, { anon: true });
+    const sample = processSample(entry, { anon: true, reaped: true });
     if (!sample) continue;
     found += 1;
     cpuS += sample.cpu_s;

@@ -145,12 +145,15 @@ export function printReport(results, settings) {
   }
   if (results.soak) {
     const { soak } = results;
-    out.push(`\nSoak: ${soak.rate} req/s of ${soak.size} for ${soak.seconds} s, ${soak.workers} workers; RSS MiB of each minute: lowest / at its end`);
-    const names = Object.keys(soak.minutes[0]?.rss_mb ?? {});
+    out.push(`\nSoak: ${soak.rate} req/s of ${soak.size} for ${soak.seconds} s after ${soak.warmup_s ?? 0} s of warm-up (minute 0, not compared), ${soak.workers} workers`);
+    out.push("RSS MiB of each minute (lowest / at its end), then CPU s of each minute");
+    const rows = [...(soak.warmup ? [soak.warmup] : []), ...soak.minutes];
+    const names = Object.keys(rows[0]?.rss_mb ?? {});
+    const busy = Object.keys(rows[0]?.cpu_s ?? {});
     out.push(table(
-      ["minute", "req/s", "p99 ms", "e2e p99 ms", "failures", ...names],
-      soak.minutes.map((m) => [m.minute, m.requests_per_s, m.p99_ms, m.end_to_end_p99_ms, m.failures,
-        ...names.map((n) => `${m.rss_floor_mb?.[n] ?? "-"} / ${m.rss_mb[n]}`)]),
+      ["minute", "req/s", "p99 ms", "e2e p99 ms", "failures", ...names, ...busy.map((n) => `${n} CPU s`)],
+      rows.map((m) => [m.minute, m.requests_per_s, m.p99_ms, m.end_to_end_p99_ms, m.failures,
+        ...names.map((n) => `${m.rss_floor_mb?.[n] ?? "-"} / ${m.rss_mb[n]}`), ...busy.map((n) => m.cpu_s?.[n] ?? "-")]),
     ));
   }
   // The web process and the busiest worker; every profile's summary is in the JSON.

@@ -68,6 +68,7 @@ export function loadSettings(env = process.env) {
     workerConcurrency: env.BENCH_WORKER_CONCURRENCY ? integer(env, "BENCH_WORKER_CONCURRENCY", 8, 1) : undefined,
     soakS: integer(env, "BENCH_SOAK_S", 600, 1),
     soakRate: integer(env, "BENCH_SOAK_RATE", 200, 1),
+    soakWarmupS: integer(env, "BENCH_SOAK_WARMUP_S", 60),
     drainTimeoutS: integer(env, "BENCH_DRAIN_TIMEOUT_S", 600, 1),
     profile: env.BENCH_PROFILE === "1",
     resultsDir: path.resolve(env.BENCH_RESULTS_DIR || path.join(REPO_ROOT, "bench", "results")),
