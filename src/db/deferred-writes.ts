@@ -6,11 +6,13 @@ import pg from "pg";
  * statement (one simple-query message holding several statements): the first one that could see them or be changed
  * by them (see mustCarry), or at the latest the flush before the commit. A round trip costs far more here than the
  * statement it carries, and a statement far more than a row: a batch of deliveries that writes an event and an
- * outbox row per delivery sends them as one INSERT of many rows per table (see heldStatements).
+ * outbox row per delivery sends them as one INSERT of many rows per table (see heldStatements). Callers that run
+ * at the same time in one transaction (the issues of a batch) share round trips too (see shareRoundTrips).
  * Only node-postgres connections take part: on PGlite a deferred write runs at once.
  */
 interface RawClient {
   query(text: string): Promise<pg.QueryResult | pg.QueryResult[]>;
+  query(query: pg.Query): unknown;
 }
 
 /** A held write: its statement and parameters. */
@@ -103,8 +105,121 @@ function mustCarry(writes: readonly HeldWrite[], text: string): boolean {
 
 /** Sends statements as one simple-query message and returns the result of the last. */
 async function send(manager: EntityManager, statements: readonly string[]): Promise<pg.QueryResult> {
+  const shared = sharing.get(manager);
+  if (shared) return shared.send(statements);
   const results = await rawClient(manager)!.query(statements.join(";\n"));
   return Array.isArray(results) ? results[results.length - 1]! : results;
+}
+
+/** Statements of one caller that wait for the next shared message, and where their last statement's result goes. */
+interface Waiting {
+  statements: readonly string[];
+  resolve(result: pg.QueryResult): void;
+  reject(error: unknown): void;
+}
+
+/** The error of a caller's statements that were not run, or whose work was undone, because another caller's statement failed. */
+export class AbortedByOtherError extends Error {
+  /** PostgreSQL's code for a statement sent after another failed in the same transaction. */
+  readonly code = "25P02";
+
+  constructor(cause: unknown) {
+    super(`not run: a statement sent with it failed (${(cause as Error).message})`, { cause });
+    this.name = "AbortedByOtherError";
+  }
+}
+
+/** A simple query that counts the statements the server completed, so that a failed one is known by its place. */
+class CountedQuery extends pg.Query {
+  completed = 0;
+
+  handleCommandComplete(...args: unknown[]): void {
+    this.completed += 1;
+    (pg.Query.prototype as unknown as { handleCommandComplete(...a: unknown[]): void }).handleCommandComplete.apply(this, args);
+  }
+}
+
+/** Sends `text` (one or several statements) as one simple query; on failure, the error comes with how many statements completed. */
+function queryCounted(client: RawClient, text: string): Promise<pg.QueryResult[]> {
+  return new Promise((resolve, reject) => {
+    const query: CountedQuery = new CountedQuery(text, undefined, (error: Error | undefined, answer: unknown) => {
+      if (error) reject(Object.assign(error, { [COMPLETED]: query.completed }));
+      else resolve((Array.isArray(answer) ? answer : [answer]) as pg.QueryResult[]);
+    });
+    client.query(query);
+  });
+}
+
+const COMPLETED = Symbol("statements completed before the error");
+
+/**
+ * The round trips of one transaction shared by callers that run at the same time: the statements they ask for
+ * while the event loop runs their code go as one simple-query message once it turns (setImmediate), each caller's
+ * statements together and in the order asked. The server runs them one after the other, as it would have had
+ * each been sent alone. When one fails, the server runs none after it and the transaction is aborted: its caller
+ * gets the error, and every other caller in the message an AbortedByOtherError.
+ */
+class SharedRoundTrips {
+  private waiting: Waiting[] = [];
+  private turn: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly client: RawClient) {}
+
+  send(statements: readonly string[]): Promise<pg.QueryResult> {
+    return new Promise((resolve, reject) => {
+      if (this.waiting.push({ statements, resolve, reject }) === 1) setImmediate(() => void this.sendWaiting());
+    });
+  }
+
+  /** Runs `work` once the callers that took a turn before it are done with theirs. */
+  inTurn<T>(work: () => Promise<T>): Promise<T> {
+    const mine = this.turn.then(work);
+    this.turn = mine.catch(() => undefined);
+    return mine;
+  }
+
+  private async sendWaiting(): Promise<void> {
+    const taken = this.waiting.splice(0);
+    try {
+      const results = await queryCounted(this.client, taken.flatMap((w) => w.statements).join(";\n"));
+      let last = -1;
+      for (const w of taken) w.resolve(results[(last += w.statements.length)]!);
+    } catch (error) {
+      const failed = (error as { [COMPLETED]?: number })[COMPLETED] ?? 0;
+      let end = 0;
+      for (const w of taken) {
+        const start = end;
+        end += w.statements.length;
+        w.reject(failed >= start && failed < end ? error : new AbortedByOtherError(error));
+      }
+    }
+  }
+}
+
+const sharing = new WeakMap<EntityManager, SharedRoundTrips>();
+
+/**
+ * Runs `work`, whose callers run at the same time in the transaction of `manager`, with their statements sharing
+ * round trips (see SharedRoundTrips); on a manager that does not defer writes they go as they would alone.
+ */
+export async function shareRoundTrips(manager: EntityManager, work: () => Promise<void>): Promise<void> {
+  const client = pending.has(manager) ? rawClient(manager) : undefined;
+  if (!client) return work();
+  sharing.set(manager, new SharedRoundTrips(client));
+  try {
+    await work();
+  } finally {
+    sharing.delete(manager);
+  }
+}
+
+/**
+ * Runs `work`, which reads rows and then changes them, after any other caller sharing round trips with it
+ * (see shareRoundTrips) is done with its own such work: two callers must not both pick the same idle row.
+ */
+export function inTurn<T>(manager: EntityManager, work: () => Promise<T>): Promise<T> {
+  const shared = sharing.get(manager);
+  return shared ? shared.inTurn(work) : work();
 }
 
 /**

@@ -1,7 +1,7 @@
 import { DataSource, type EntityManager } from "typeorm";
 import { holdBack, runDeferring } from "./deferred-writes.js";
 
-export { flushWrites } from "./deferred-writes.js";
+export { flushWrites, inTurn } from "./deferred-writes.js";
 
 export type Queryable = DataSource | EntityManager;
 

@@ -1,7 +1,7 @@
 import type { EntityManager } from "typeorm";
 import type { Agent } from "../db/entities/agent.js";
 import type { Task } from "../db/entities/task.js";
-import { sql, type Queryable } from "../db/sql.js";
+import { inTurn, sql, type Queryable } from "../db/sql.js";
 import { scheduleJob } from "./outbox.js";
 import { PRIORITY_ORDER } from "./priorities.js";
 import { FINISHED } from "./task-states.js";
@@ -65,14 +65,17 @@ export async function assignTask(manager: EntityManager, task: Task, agent: Agen
 }
 
 /** Tries to give a freshly created auto-assign task to an idle agent; it waits in `todo` when none is free. */
-export async function assignIfIdleAgent(manager: EntityManager, task: Task): Promise<Task> {
-  const agent = (await sql<Agent>(manager, NEXT_IDLE_AGENT, [task.team_id])).rows[0];
-  if (!agent) {
-    // Another transaction may be freeing an agent right now: the assign job looks again after commits.
-    await scheduleJob(manager, "assign", { teamId: task.team_id });
-    return task;
-  }
-  return assignTask(manager, task, agent, SYSTEM_ACTOR);
+export function assignIfIdleAgent(manager: EntityManager, task: Task): Promise<Task> {
+  // SKIP LOCKED does not skip the agents this transaction holds: deliveries of one batch pick in turn.
+  return inTurn(manager, async () => {
+    const agent = (await sql<Agent>(manager, NEXT_IDLE_AGENT, [task.team_id])).rows[0];
+    if (!agent) {
+      // Another transaction may be freeing an agent right now: the assign job looks again after commits.
+      await scheduleJob(manager, "assign", { teamId: task.team_id });
+      return task;
+    }
+    return assignTask(manager, task, agent, SYSTEM_ACTOR);
+  });
 }
 
 /** Pairs one idle agent with one waiting task of the team; false when no pair is free. */

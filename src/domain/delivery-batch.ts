@@ -1,7 +1,8 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import type { DataSource, EntityManager } from "typeorm";
 import type { Delivery } from "../db/entities/delivery.js";
-import { deferWritesOf } from "../db/deferred-writes.js";
+import { deferWritesOf, shareRoundTrips } from "../db/deferred-writes.js";
+import { pgErrorCode } from "../db/pg-error-code.js";
 import { flushWrites, sql } from "../db/sql.js";
 import { finishDelivery, type DeliveryOutcome, type DeliveryTiming, type FinishedOutcome } from "./deliveries.js";
 import { ROUTE_ROWS, splitRouteRows, type RouteRows, type RouteRowsJson } from "./routing.js";
@@ -90,15 +91,16 @@ export class DeliveryHandlerError extends Error {
 
 /**
  * Processes the deliveries among `ids` that are still `received` and that no one else holds, in one transaction:
- * each is handed to `receive` (the Probot app) in turn, in the order they arrived (those stored together in the
- * order of `ids`), and every outcome is written with one statement before the one commit. A delivery no handler
- * decided is `ignored`. If a delivery's handlers throw, the whole batch is rolled back and a DeliveryHandlerError
- * naming it is thrown: the caller then goes on without it, so that a failed delivery fails alone.
+ * each is handed to `receive` (the Probot app) in the order they arrived (those stored together in the order of
+ * `ids`), except that issues opened one after the other go at the same time, one lane per issue (see turns), and
+ * every outcome is written with one statement before the one commit. A delivery no handler decided is `ignored`.
+ * If a delivery's handlers throw, the whole batch is rolled back and a DeliveryHandlerError naming it is thrown:
+ * the caller then goes on without it, so that a failed delivery fails alone.
  */
 export async function processDeliveryBatch(db: DataSource, ids: readonly string[], receive: (delivery: Delivery) => Promise<void>): Promise<BatchedDelivery[]> {
   if (ids.length === 0) return [];
   return db.transaction(async (manager) => {
-    deferWritesOf(manager);
+    const sharing = deferWritesOf(manager);
     const claimed = await sql<Delivery & RouteRowsJson>(
       manager,
       `SELECT d.*, ${ROUTE_ROWS.select} FROM webhook_deliveries d ${ROUTE_ROWS.joins}
@@ -111,13 +113,11 @@ export async function processDeliveryBatch(db: DataSource, ids: readonly string[
       const { row, rows } = splitRouteRows(json);
       batch.held.set(row.id, { delivery: row, rows });
     }
-    for (const held of batch.held.values()) {
-      try {
-        await running.run(batch, () => receive(held.delivery));
-      } catch (error) {
-        throw new DeliveryHandlerError(held.delivery.id, error);
-      }
-      held.outcome ??= { status: "ignored", actionTaken: `ignored: no action for ${held.delivery.event_type}` };
+    // Lanes run at the same time only where their statements share round trips (node-postgres), and take turns there.
+    const list = [...batch.held.values()];
+    for (const lanes of sharing ? turns(list) : list.map((held) => [[held]])) {
+      if (lanes.length === 1) await runLane(batch, lanes[0]!, receive);
+      else await runLanes(batch, lanes, receive);
     }
     const outcomes = [...batch.held.values()].map(({ delivery, outcome }) => ({
       id: delivery.id, status: outcome!.status, action_taken: outcome!.actionTaken ?? null, task_id: outcome!.taskId ?? null,
@@ -128,4 +128,82 @@ export async function processDeliveryBatch(db: DataSource, ids: readonly string[
     const timings = new Map(finished.map(({ id, ...timing }) => [id, timing]));
     return [...batch.held.values()].map(({ delivery, outcome }) => ({ delivery, outcome: outcome!, timing: timings.get(delivery.id)! }));
   });
+}
+
+/**
+ * The issue a delivery's handlers touch nothing but, for the events whose deliveries of different issues may run at
+ * the same time: an issue opened creates its own task (and may take an idle agent, in turn with the others).
+ * Any other event may reach across issues (a pull request that closes one, a comment that answers an agent).
+ */
+function laneKey({ delivery }: HeldDelivery): string | undefined {
+  if (delivery.event_type !== "issues.opened") return undefined;
+  const payload = delivery.payload as { repository?: { full_name?: string }; issue?: { number?: number } };
+  const repository = payload.repository?.full_name;
+  const issue = payload.issue?.number;
+  return repository === undefined || issue === undefined ? undefined : `${repository}#${issue}`;
+}
+
+/**
+ * The batch's deliveries in turns, in the order they arrived: a turn is one lane (deliveries one after the other)
+ * or several lanes that run at the same time, one per issue, each lane in arrival order. A delivery that may reach
+ * across issues is a turn of its own, after everything before it and before everything after it.
+ */
+function turns(deliveries: readonly HeldDelivery[]): HeldDelivery[][][] {
+  const result: HeldDelivery[][][] = [];
+  let lanes = new Map<string, HeldDelivery[]>();
+  const close = () => {
+    if (lanes.size > 0) result.push([...lanes.values()]);
+    lanes = new Map();
+  };
+  for (const held of deliveries) {
+    const key = laneKey(held);
+    if (key === undefined) {
+      close();
+      result.push([[held]]);
+      continue;
+    }
+    const lane = lanes.get(key);
+    if (lane) lane.push(held);
+    else lanes.set(key, [held]);
+  }
+  close();
+  return result;
+}
+
+/** Hands a lane's deliveries to `receive` one after the other; a delivery whose handlers throw is named in the error. */
+async function runLane(batch: Batch, lane: readonly HeldDelivery[], receive: (delivery: Delivery) => Promise<void>): Promise<void> {
+  for (const held of lane) {
+    try {
+      await running.run(batch, () => receive(held.delivery));
+    } catch (error) {
+      throw new DeliveryHandlerError(held.delivery.id, error);
+    }
+    held.outcome ??= { status: "ignored", actionTaken: `ignored: no action for ${held.delivery.event_type}` };
+  }
+}
+
+/**
+ * Runs lanes at the same time, their statements sharing round trips (see shareRoundTrips). Once a statement fails,
+ * the transaction is aborted and every statement after it fails too, with PostgreSQL's code 25P02: the delivery to
+ * blame is the one lane that failed otherwise. When several did, the batch fails as a whole, and its deliveries go
+ * one by one, where each fails alone.
+ */
+async function runLanes(batch: Batch, lanes: readonly HeldDelivery[][], receive: (delivery: Delivery) => Promise<void>): Promise<void> {
+  const failures: DeliveryHandlerError[] = [];
+  await shareRoundTrips(batch.manager, async () => {
+    for (const settled of await Promise.allSettled(lanes.map((lane) => runLane(batch, lane, receive)))) {
+      if (settled.status === "rejected") failures.push(settled.reason as DeliveryHandlerError);
+    }
+  });
+  if (failures.length === 0) return;
+  const own = failures.filter((failure) => !isAbortedTransaction(failure.cause));
+  if (own.length === 1) throw own[0];
+  throw new Error(`${own.length} deliveries of a batch failed while running at the same time`, { cause: own[0] ?? failures[0] });
+}
+
+/** The error of a statement sent after another had failed in the same transaction, also when Probot wraps it. */
+function isAbortedTransaction(error: unknown): boolean {
+  const nested = (error as { errors?: unknown[] } | undefined)?.errors;
+  if (Array.isArray(nested)) return nested.length > 0 && nested.every(isAbortedTransaction);
+  return pgErrorCode(error) === "25P02";
 }

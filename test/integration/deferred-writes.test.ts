@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import { openDatabase, type Database } from "../../src/db/data-source.js";
-import { deferredWrites, deferWritesOf, heldStatements, interpolate } from "../../src/db/deferred-writes.js";
-import { flushWrites, sql, write } from "../../src/db/sql.js";
+import { AbortedByOtherError, deferredWrites, deferWritesOf, heldStatements, interpolate, shareRoundTrips } from "../../src/db/deferred-writes.js";
+import { flushWrites, inTurn, sql, write } from "../../src/db/sql.js";
+import type { EntityManager } from "typeorm";
 import { createTestDatabase, type TestDatabase } from "../helpers/services.js";
 
 let testDb: TestDatabase;
@@ -173,6 +174,80 @@ describe("writes held back as INSERTs of many rows", () => {
     ]) {
       expect(heldStatements([held(text, 7), held(text, 8)])).toEqual([interpolate(text, [7]), interpolate(text, [8])]);
     }
+  });
+});
+
+/** Records the text of every message sent through the transaction's connection until the returned function is called. */
+function recordMessages(manager: EntityManager, sent: string[]): () => void {
+  const client = (manager.queryRunner as unknown as { databaseConnection: { query(query: unknown): unknown } }).databaseConnection;
+  const query = client.query.bind(client);
+  client.query = (message: unknown) => {
+    sent.push(typeof message === "string" ? message : (message as { text: string }).text);
+    return query(message);
+  };
+  return () => {
+    client.query = query;
+  };
+}
+
+describe("statements of callers running at the same time in one transaction", () => {
+  it("share round trips, each caller getting its own results in the order it asked", async () => {
+    const sent: string[] = [];
+    const got = await database.dataSource.transaction(async (manager) => {
+      deferWritesOf(manager);
+      const restore = recordMessages(manager, sent);
+      const answers: number[][] = [[], [], []];
+      await shareRoundTrips(manager, async () => {
+        await Promise.all([0, 1, 2].map(async (caller) => {
+          for (const step of [1, 2]) {
+            answers[caller]!.push((await sql<{ v: number }>(manager, "SELECT $1::integer * 10 + $2::integer AS v", [caller, step])).rows[0]!.v);
+          }
+        }));
+      });
+      restore();
+      return answers;
+    });
+    expect(got).toEqual([[1, 2], [11, 12], [21, 22]]);
+    // Six statements, two round trips.
+    expect(sent).toEqual([
+      "SELECT '0'::integer * 10 + '1'::integer AS v;\nSELECT '1'::integer * 10 + '1'::integer AS v;\nSELECT '2'::integer * 10 + '1'::integer AS v",
+      "SELECT '0'::integer * 10 + '2'::integer AS v;\nSELECT '1'::integer * 10 + '2'::integer AS v;\nSELECT '2'::integer * 10 + '2'::integer AS v",
+    ]);
+  });
+
+  it("give a failed statement's error to its caller, and every other caller in its message an AbortedByOtherError", async () => {
+    const settled = await database.dataSource.transaction(async (manager) => {
+      deferWritesOf(manager);
+      let outcomes: PromiseSettledResult<unknown>[] = [];
+      await shareRoundTrips(manager, async () => {
+        outcomes = await Promise.allSettled(["SELECT 1", "SELECT 1 / 0", "SELECT 3"].map((text) => sql(manager, text)));
+      });
+      return outcomes;
+    }).catch((error: unknown) => error);
+    expect(Array.isArray(settled)).toBe(true);
+    const [first, failed, last] = settled as PromiseSettledResult<unknown>[];
+    expect(failed).toMatchObject({ status: "rejected", reason: { code: "22012" } });
+    for (const other of [first, last]) {
+      expect(other).toMatchObject({ status: "rejected" });
+      expect((other as PromiseRejectedResult).reason).toBeInstanceOf(AbortedByOtherError);
+      expect((other as PromiseRejectedResult).reason).toMatchObject({ code: "25P02" });
+    }
+  });
+
+  it("take turns in inTurn: a read and the write that follows it are not split by another caller's", async () => {
+    await sql(database.dataSource, "DELETE FROM others");
+    await sql(database.dataSource, "INSERT INTO others (n) VALUES (0)");
+    await database.dataSource.transaction(async (manager) => {
+      deferWritesOf(manager);
+      await shareRoundTrips(manager, async () => {
+        await Promise.all(Array.from({ length: 5 }, () => inTurn(manager, async () => {
+          const { n } = (await sql<{ n: number }>(manager, "SELECT n FROM others")).rows[0]!;
+          await sql(manager, "UPDATE others SET n = $1", [n + 1]);
+        })));
+      });
+    });
+    // Had the five reads shared one message, each would have read 0 and the count would end at 1.
+    expect((await sql(database.dataSource, "SELECT n FROM others")).rows).toEqual([{ n: 5 }]);
   });
 });
 

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import { randomUUID } from "node:crypto";
+import pg from "pg";
 import { APP_RECEIVER } from "../../src/db/entities/delivery.js";
 import { sql } from "../../src/db/sql.js";
 import { FinishedDeliveries, recordDeliveries } from "../../src/domain/deliveries.js";
@@ -7,6 +8,7 @@ import { deliveryJobId } from "../../src/domain/jobs.js";
 import { deliveryBatches, processDelivery } from "../../src/queue/workers/process-delivery.js";
 import { createTenant, startTestRuntime, type TestRuntime } from "../helpers/app-runtime.js";
 import { issueEvent, issueOpened } from "../helpers/github-events.js";
+import { autoAssigningOrg } from "../helpers/auto-assign.js";
 import { testRandom } from "../helpers/random.js";
 import { waitFor } from "../helpers/wait.js";
 
@@ -95,6 +97,71 @@ describe("a job naming deliveries stored together", () => {
     // The batch that failed left nothing behind: one task, one event and one comment request per issue.
     const made = await madeFor(10, 14);
     expect(made).toEqual({ tasks: 4, events: 4, comments: 4 });
+  });
+});
+
+/** The text of every message the process sends to PostgreSQL while `work` runs. */
+async function messagesDuring(work: () => Promise<unknown>): Promise<string[]> {
+  const sent: string[] = [];
+  const query = pg.Client.prototype.query;
+  pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
+    const [message] = args as [string | { text?: string }];
+    sent.push(typeof message === "string" ? message : message?.text ?? "");
+    return (query as (...a: unknown[]) => unknown).apply(this, args);
+  } as typeof query;
+  try {
+    await work();
+  } finally {
+    pg.Client.prototype.query = query;
+  }
+  return sent;
+}
+
+const count = (text: string, part: string) => text.split(part).length - 1;
+
+describe("issues opened in one batch", () => {
+  it("run at the same time, different issues' statements sharing round trips; one issue's deliveries keep their order", async () => {
+    const issues = Array.from({ length: 8 }, (_, i) => 200 + i);
+    let ids: string[] = [];
+    const sent = await messagesDuring(async () => {
+      // Issue 200 is opened twice in the batch: the first delivery creates its task, the second finds it.
+      ids = await store([...issues.map((n) => opened(n)), opened(200, "Issue 200 again")]);
+      await rt.queue.add("process-delivery", { deliveryId: ids[0]!, deliveryIds: ids }, { jobId: deliveryJobId(ids[0]!) });
+      await processed(ids);
+    });
+
+    const byId = new Map((await deliveries(ids)).map((r) => [r.id, r]));
+    expect(ids.map((id) => [byId.get(id)!.status, byId.get(id)!.attempts, byId.get(id)!.action_taken!.split(":")[0]]))
+      .toEqual([...issues.map(() => ["processed", 1, "task_created"]), ["processed", 1, "task_exists"]]);
+    expect(new Set(ids.map((id) => byId.get(id)!.tx)).size).toBe(1);
+    expect(await madeFor(200, 207)).toEqual({ tasks: 8, events: 8, comments: 8 });
+    const title = (await sql<{ title: string }>(rt.database.dataSource, "SELECT title FROM tasks WHERE (source->>'number')::integer = 200")).rows;
+    expect(title).toEqual([{ title: "[GitHub] Issue 200" }]);
+    // Nine task INSERTs reached PostgreSQL in fewer messages than deliveries: the issues' handlers shared round trips.
+    const carrying = sent.filter((text) => text.includes("INSERT INTO tasks"));
+    expect(carrying.reduce((n, text) => n + count(text, "INSERT INTO tasks"), 0)).toBe(9);
+    expect(carrying.length).toBeLessThan(3);
+  });
+
+  it("give idle agents to new auto-assigned tasks in turn: no agent gets two", async () => {
+    const org = await autoAssigningOrg(rt, [{ name: "eng-1", role: "engineer" }, { name: "eng-2", role: "engineer" }, { name: "eng-3", role: "engineer" }]);
+    const stored = await recordDeliveries(rt.database.dataSource, Array.from({ length: 6 }, (_, i) => ({
+      receiver: APP_RECEIVER, webhookId: null, orgId: null, githubDeliveryId: randomUUID(), event: "issues",
+      payload: issueOpened({ owner: org.owner, number: 300 + i, installationId: org.installationId }),
+    })));
+    const ids = stored.map((d) => d.id);
+    await rt.queue.add("process-delivery", { deliveryId: ids[0]!, deliveryIds: ids }, { jobId: deliveryJobId(ids[0]!) });
+    const rows = await processed(ids);
+    expect(rows.map((r) => r.status)).toEqual(ids.map(() => "processed"));
+    expect(new Set(rows.map((r) => r.tx)).size).toBe(1);
+
+    const tasks = (await sql<{ assignee_id: string | null; status: string }>(rt.database.dataSource,
+      "SELECT assignee_id, status FROM tasks WHERE org_id = $1 ORDER BY id", [org.tenant.orgId])).rows;
+    expect(tasks).toHaveLength(6);
+    const assignees = tasks.map((t) => t.assignee_id).filter((id) => id !== null);
+    expect(assignees.sort()).toEqual(Object.values(org.agents).sort());
+    const agents = (await sql<{ status: string }>(rt.database.dataSource, "SELECT status FROM agents WHERE org_id = $1", [org.tenant.orgId])).rows;
+    expect(agents.map((a) => a.status)).toEqual(["working", "working", "working"]);
   });
 });
 
