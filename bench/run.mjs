@@ -211,15 +211,24 @@ async function main(settings, results) {
     // No task is made there, but the phase query reads the clock's table.
     await alone.db.clockTaskCommits();
 
-    /** A warm-up, then the measured run; `settle` runs between the two. */
-    const measure = async (label, port, size, tag, settle) => {
+    /** Every process that may spend CPU on a request: the receivers, the workers, the services and the load generator (this process). */
+    const everyProcess = () => [...[...children.running].map((child) => ({ name: child.name, pid: child.process.pid })), { name: "load generator", pid: process.pid }];
+    /**
+     * A warm-up, then the measured run; `settle` runs between the two, `finish` after the run (the workers' backlog).
+     * The run's `cpu_ms_per_request` is what each process spent from its start to the end of `finish`, per 2xx.
+     */
+    const measure = async (label, port, size, tag, { settle, finish } = {}) => {
       say(`ingest ${size.name} → ${label}: ${settings.warmupS} s warm-up, ${settings.durationS} s at ${settings.connections} connections`);
       if (settings.warmupS > 0) {
         await send(port, size, "warmup", { durationS: settings.warmupS });
         await settle?.();
       }
       children.check();
+      const before = snapshot(everyProcess());
       const load = await send(port, size, tag, { durationS: settings.durationS });
+      await finish?.();
+      const spent = phaseCost(before, snapshot(everyProcess()), load.ok);
+      load.cpu_ms_per_request = Object.fromEntries(spent.filter((row) => row.cpu_s > 0).map((row) => [row.process, row.cpu_s_per_1000]));
       children.check();
       return load;
     };
@@ -229,9 +238,13 @@ async function main(settings, results) {
       const row = { size: size.name, payload_bytes: templates.get(size.name).bytes, workers: settings.workers };
       row.baseline = await measure("plain Probot", baselinePort, size, tag);
       // The warm-up's backlog is processed first, so that the measured deliveries do not queue behind it.
-      row.app = await measure(`app, web + ${settings.workers} workers`, webPort, size, tag, () => drain("warmup"));
-      say(`ingest ${size.name}: waiting for the workers to process the backlog`);
-      await drain(tag);
+      row.app = await measure(`app, web + ${settings.workers} workers`, webPort, size, tag, {
+        settle: () => drain("warmup"),
+        finish: async () => {
+          say(`ingest ${size.name}: waiting for the workers to process the backlog`);
+          await drain(tag);
+        },
+      });
       row.app.stored = await db.phase(tag);
       row.ratio = round(row.app.requests_per_s / row.baseline.requests_per_s, 2);
       row.web_alone = await measure("web process alone", webAlone.port, size, tag);

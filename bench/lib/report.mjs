@@ -1,4 +1,5 @@
 // The issue's targets, checked against a run's figures, and the short table printed at the end.
+import os from "node:os";
 
 const errors = (load) => load.errors + load.timeouts;
 const failures = (load) => load.non_2xx + errors(load);
@@ -94,6 +95,25 @@ function table(headers, rows) {
   return cells.map((row) => row.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  ")).join("\n");
 }
 
+/**
+ * What each process spent per request in each measured ingest run (with entourage's workers, until they had processed
+ * the run's deliveries), and the pace at which that CPU would fill the machine's cores.
+ */
+function ingestCpuTable(ingest) {
+  const runs = ingest.flatMap((row) => [[`plain Probot ${row.size}`, row.baseline], [`entourage ${row.size}`, row.app], [`web alone ${row.size}`, row.web_alone]])
+    .filter(([, run]) => run.cpu_ms_per_request);
+  if (runs.length === 0) return [];
+  const names = [...new Set(runs.flatMap(([, run]) => Object.keys(run.cpu_ms_per_request)))];
+  const cores = os.cpus().length;
+  return [
+    `\nCPU ms per request of each run, by process (the load generator is the bench itself), and the req/s at which ${cores} cores would be full`,
+    table(["run", ...names, "total", "req/s CPU allows"], runs.map(([label, run]) => {
+      const total = Object.values(run.cpu_ms_per_request).reduce((sum, ms) => sum + ms, 0);
+      return [label, ...names.map((name) => run.cpu_ms_per_request[name] ?? "-"), Math.round(total * 1000) / 1000, total > 0 ? Math.round((cores * 1000) / total) : "-"];
+    })),
+  ];
+}
+
 export function printReport(results, settings) {
   const out = [];
   if (results.ingest) {
@@ -111,6 +131,7 @@ export function printReport(results, settings) {
         alone.ok, alone.stored, "", "", ""]);
     }
     out.push(table(["receiver", "req/s", "× baseline", "p50 ms", "p99 ms", "non-2xx", "errors", "2xx", "stored", "tasks", "e2e p50 ms", "e2e p99 ms"], rows));
+    out.push(...ingestCpuTable(results.ingest));
   }
   const rateRows = [...(results.rate_web_alone ?? []), ...(results.rate ?? [])];
   if (rateRows.length > 0) {
