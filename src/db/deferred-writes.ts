@@ -139,6 +139,9 @@ class CountedQuery extends pg.Query {
   }
 }
 
+/** Where a failed shared message's error carries how many of its statements completed. */
+const COMPLETED = Symbol("statements completed before the error");
+
 /** Sends `text` (one or several statements) as one simple query; on failure, the error comes with how many statements completed. */
 function queryCounted(client: RawClient, text: string): Promise<pg.QueryResult[]> {
   return new Promise((resolve, reject) => {
@@ -149,8 +152,6 @@ function queryCounted(client: RawClient, text: string): Promise<pg.QueryResult[]
     client.query(query);
   });
 }
-
-const COMPLETED = Symbol("statements completed before the error");
 
 /**
  * The round trips of one transaction shared by callers that run at the same time: the statements they ask for

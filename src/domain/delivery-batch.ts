@@ -198,7 +198,7 @@ async function runLanes(batch: Batch, lanes: readonly HeldDelivery[][], receive:
   if (failures.length === 0) return;
   const own = failures.filter((failure) => !isAbortedTransaction(failure.cause));
   if (own.length === 1) throw own[0];
-  throw new Error(`${own.length} deliveries of a batch failed while running at the same time`, { cause: own[0] ?? failures[0] });
+  throw new Error(`${failures.length} deliveries of a batch failed while running at the same time, ${own.length} on their own`, { cause: own[0] ?? failures[0] });
 }
 
 /** The error of a statement sent after another had failed in the same transaction, also when Probot wraps it. */

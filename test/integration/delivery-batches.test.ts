@@ -143,6 +143,21 @@ describe("issues opened in one batch", () => {
     expect(carrying.length).toBeLessThan(3);
   });
 
+  it("fail each delivery whose handler throws alone, also two of them in one turn", async () => {
+    const tries = async () => Number((await sql<{ n: string }>(rt.database.dataSource,
+      "SELECT CASE WHEN is_called THEN last_value ELSE 0 END AS n FROM boom_tries")).rows[0]!.n);
+    const before = await tries();
+    const ids = await store([opened(400), opened(401, "boom one"), opened(402), opened(403, "boom two"), opened(404)]);
+    await rt.queue.add("process-delivery", { deliveryId: ids[0]!, deliveryIds: ids }, { jobId: deliveryJobId(ids[0]!) });
+
+    const byId = new Map((await processed(ids)).map((r) => [r.id, r]));
+    for (const id of [ids[1]!, ids[3]!]) expect(byId.get(id)).toMatchObject({ status: "failed", attempts: 3 });
+    for (const id of [ids[0]!, ids[2]!, ids[4]!]) expect(byId.get(id)).toMatchObject({ status: "processed", attempts: 1 });
+    // Each tried once per try of the job: the second's statement, sent after the first's failed, was not run.
+    expect(await tries() - before).toBe(6);
+    expect(await madeFor(400, 404)).toEqual({ tasks: 3, events: 3, comments: 3 });
+  });
+
   it("give idle agents to new auto-assigned tasks in turn: no agent gets two", async () => {
     const org = await autoAssigningOrg(rt, [{ name: "eng-1", role: "engineer" }, { name: "eng-2", role: "engineer" }, { name: "eng-3", role: "engineer" }]);
     const stored = await recordDeliveries(rt.database.dataSource, Array.from({ length: 6 }, (_, i) => ({
