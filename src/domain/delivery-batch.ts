@@ -203,7 +203,11 @@ async function runLanes(batch: Batch, lanes: readonly HeldDelivery[][], receive:
 
 /** The error of a statement sent after another had failed in the same transaction, also when Probot wraps it. */
 function isAbortedTransaction(error: unknown): boolean {
+  return handlerErrors(error).every((e) => pgErrorCode(e) === "25P02");
+}
+
+/** The errors of the handlers that failed: Probot rejects with an AggregateError of them, which may nest. */
+export function handlerErrors(error: unknown): unknown[] {
   const nested = (error as { errors?: unknown[] } | undefined)?.errors;
-  if (Array.isArray(nested)) return nested.length > 0 && nested.every(isAbortedTransaction);
-  return pgErrorCode(error) === "25P02";
+  return Array.isArray(nested) && nested.length > 0 ? nested.flatMap(handlerErrors) : [error];
 }

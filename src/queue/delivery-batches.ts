@@ -1,6 +1,6 @@
 import { BatchPump } from "../batch-pump.js";
 import { pgErrorCode } from "../db/pg-error-code.js";
-import { DeliveryHandlerError, type BatchedDelivery } from "../domain/delivery-batch.js";
+import { DeliveryHandlerError, handlerErrors, type BatchedDelivery } from "../domain/delivery-batch.js";
 
 export interface DeliveryBatchesOptions {
   /** Deliveries one batch takes at most (the ids of whole jobs: one job's ids are never split). */
@@ -75,8 +75,5 @@ export class DeliveryBatches {
 
 /** A deadlock or serialization failure, also when Probot wraps it with the errors of other handlers. */
 function isTransactionConflict(error: unknown): boolean {
-  const nested = (error as { errors?: unknown[] } | undefined)?.errors;
-  if (Array.isArray(nested)) return nested.some(isTransactionConflict);
-  const code = pgErrorCode(error);
-  return code === "40P01" || code === "40001";
+  return handlerErrors(error).some((e) => ["40P01", "40001"].includes(pgErrorCode(e) ?? ""));
 }

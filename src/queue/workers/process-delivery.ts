@@ -2,7 +2,7 @@ import type { Probot } from "probot";
 import type { DataSource } from "typeorm";
 import type { Delivery } from "../../db/entities/delivery.js";
 import { finishAndTime, recordDeliveryError, receivedDelivery, type DeliveryTiming, type FinishedDeliveries } from "../../domain/deliveries.js";
-import { processDeliveryBatch } from "../../domain/delivery-batch.js";
+import { handlerErrors, processDeliveryBatch } from "../../domain/delivery-batch.js";
 import { payloadProblem } from "../../domain/github-payloads.js";
 import type { JobPayloads } from "../../domain/jobs.js";
 import { rateLimitDelayMs } from "../../github/rate-limit.js";
@@ -24,15 +24,12 @@ export interface ProcessDeliveryDeps {
 
 /** The messages of every handler that failed (Probot rejects with an AggregateError). */
 export function failureMessage(error: unknown): string {
-  const nested = (error as { errors?: unknown[] }).errors;
-  if (Array.isArray(nested) && nested.length > 0) return nested.map(failureMessage).join("; ");
-  return error instanceof Error ? error.message : String(error);
+  return handlerErrors(error).map((e) => (e instanceof Error ? e.message : String(e))).join("; ");
 }
 
 /** The longest wait GitHub asked for, when a handler failed on a rate limit (Octokit leaves the waiting to the queue). */
 function rateLimitWait(error: unknown): number | undefined {
-  const nested = (error as { errors?: unknown[] }).errors;
-  const waits = (Array.isArray(nested) ? nested : [error])
+  const waits = handlerErrors(error)
     .map((e) => rateLimitDelayMs(e as Parameters<typeof rateLimitDelayMs>[0]))
     .filter((wait): wait is number => wait !== undefined);
   return waits.length > 0 ? Math.max(...waits) : undefined;
