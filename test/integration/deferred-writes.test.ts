@@ -35,6 +35,19 @@ async function stored(): Promise<unknown[]> {
   return (await sql(database.dataSource, "SELECT * FROM samples ORDER BY n")).rows;
 }
 
+/** Records the text of every message sent through the transaction's connection until the returned function is called. */
+function recordMessages(manager: EntityManager, sent: string[]): () => void {
+  const client = (manager.queryRunner as unknown as { databaseConnection: { query(query: unknown): unknown } }).databaseConnection;
+  const query = client.query.bind(client);
+  client.query = (message: unknown) => {
+    sent.push(typeof message === "string" ? message : (message as { text: string }).text);
+    return query(message);
+  };
+  return () => {
+    client.query = query;
+  };
+}
+
 describe("writes held back in a transaction", () => {
   it("store every kind of value exactly as the same statement with parameters does", async () => {
     for (const row of ROWS) await sql(database.dataSource, INSERT, row);
@@ -128,18 +141,13 @@ describe("writes held back as INSERTs of many rows", () => {
     const sent: string[] = [];
     await database.dataSource.transaction(async (manager) => {
       deferWritesOf(manager);
-      const client = (manager.queryRunner as unknown as { databaseConnection: { query(text: unknown): unknown } }).databaseConnection;
-      const query = client.query.bind(client);
-      client.query = (text: unknown) => {
-        sent.push(String(text));
-        return query(text);
-      };
+      const restore = recordMessages(manager, sent);
       for (const n of [40, 41, 42]) {
         await write(manager, stamped, [n, `row ${n}`]);
         await write(manager, "INSERT INTO samples (n, t) VALUES ($1, 'other')", [n + 100]);
       }
       await flushWrites(manager);
-      client.query = query;
+      restore();
     });
     // Six writes reached the server in one message, as two INSERTs of three rows each.
     expect(sent).toEqual([
@@ -176,19 +184,6 @@ describe("writes held back as INSERTs of many rows", () => {
     }
   });
 });
-
-/** Records the text of every message sent through the transaction's connection until the returned function is called. */
-function recordMessages(manager: EntityManager, sent: string[]): () => void {
-  const client = (manager.queryRunner as unknown as { databaseConnection: { query(query: unknown): unknown } }).databaseConnection;
-  const query = client.query.bind(client);
-  client.query = (message: unknown) => {
-    sent.push(typeof message === "string" ? message : (message as { text: string }).text);
-    return query(message);
-  };
-  return () => {
-    client.query = query;
-  };
-}
 
 describe("statements of callers running at the same time in one transaction", () => {
   it("share round trips, each caller getting its own results in the order it asked", async () => {
