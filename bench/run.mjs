@@ -365,18 +365,17 @@ async function soak(settings, results, { setWorkers, send, drain, db, webPort, a
       cpu_s: Object.fromEntries(phaseCost(before, after, 0).map((row) => [row.process, row.cpu_s])),
     };
   };
-  const warmup = settings.soakWarmupS > 0 ? await slice(0, settings.soakWarmupS) : undefined;
-  const minutes = [];
+  const minutes = settings.soakWarmupS > 0 ? [await slice(0, settings.soakWarmupS)] : [];
   for (let done = 0, minute = 1; done < settings.soakS; minute += 1) {
     const seconds = Math.min(60, settings.soakS - done);
     minutes.push(await slice(minute, seconds));
     done += seconds;
   }
-  for (const row of [...(warmup ? [warmup] : []), ...minutes]) {
+  for (const row of minutes) {
     await drain(`soak-${row.minute}`);
     row.end_to_end_p99_ms = (await db.phase(`soak-${row.minute}`)).end_to_end_ms?.p99 ?? null;
   }
-  results.soak = { rate: settings.soakRate, size: size.name, seconds: settings.soakS, warmup_s: settings.soakWarmupS, workers: settings.workers, warmup, minutes };
+  results.soak = { rate: settings.soakRate, size: size.name, seconds: settings.soakS, warmup_s: settings.soakWarmupS, workers: settings.workers, minutes };
 }
 
 const startedAt = new Date();

@@ -1,5 +1,6 @@
 // The issue's targets, checked against a run's figures, and the short table printed at the end.
 import os from "node:os";
+import { round } from "./services.mjs";
 
 const errors = (load) => load.errors + load.timeouts;
 const failures = (load) => load.non_2xx + errors(load);
@@ -22,8 +23,11 @@ const TARGETS = {
  * collector's sawtooth, and would call a process that collected just before the first minute ended grown.
  */
 export function soakGrowth(soak) {
-  const first = soak.minutes[0];
-  const last = soak.minutes.at(-1);
+  // Minute 0 is the warm-up.
+  const measured = soak.minutes.filter((minute) => minute.minute > 0);
+  if (measured.length < 2) return undefined;
+  const first = measured[0];
+  const last = measured.at(-1);
   const level = (a, b) => b <= a * (1 + TARGETS.soakGrowth);
   const rss = (minute) => minute.rss_floor_mb ?? minute.rss_mb;
   // The app's processes: Redis holds the queue's backlog, which grows whenever processing falls behind.
@@ -81,8 +85,9 @@ export function targets(results) {
       met: bulk.seconds_after_last_accepted <= TARGETS.lastTaskAfterS,
     });
   }
-  if (results.soak?.minutes.length > 1) {
-    const { first, last, p99Level, rssGrown } = soakGrowth(results.soak);
+  const growth = results.soak && soakGrowth(results.soak);
+  if (growth) {
+    const { first, last, p99Level, rssGrown } = growth;
     list.push({ target: `soak: p99 of the last minute ≤ ${1 + TARGETS.soakGrowth} × the first's`, value: `${first.p99_ms} → ${last.p99_ms} ms`, met: p99Level });
     list.push({ target: `soak: lowest RSS of each app process in the last minute ≤ ${1 + TARGETS.soakGrowth} × in the first`, value: rssGrown.length ? `grew: ${rssGrown.join(", ")}` : "level", met: rssGrown.length === 0 });
   }
@@ -109,7 +114,7 @@ function ingestCpuTable(ingest) {
     `\nCPU ms per request of each run, by process (the load generator is the bench itself), and the req/s at which ${cores} cores would be full`,
     table(["run", ...names, "total", "req/s CPU allows"], runs.map(([label, run]) => {
       const total = Object.values(run.cpu_ms_per_request).reduce((sum, ms) => sum + ms, 0);
-      return [label, ...names.map((name) => run.cpu_ms_per_request[name] ?? "-"), Math.round(total * 1000) / 1000, total > 0 ? Math.round((cores * 1000) / total) : "-"];
+      return [label, ...names.map((name) => run.cpu_ms_per_request[name] ?? "-"), round(total, 3), total > 0 ? Math.round((cores * 1000) / total) : "-"];
     })),
   ];
 }
@@ -168,7 +173,7 @@ export function printReport(results, settings) {
     const { soak } = results;
     out.push(`\nSoak: ${soak.rate} req/s of ${soak.size} for ${soak.seconds} s after ${soak.warmup_s ?? 0} s of warm-up (minute 0, not compared), ${soak.workers} workers`);
     out.push("RSS MiB of each minute (lowest / at its end), then CPU s of each minute");
-    const rows = [...(soak.warmup ? [soak.warmup] : []), ...soak.minutes];
+    const rows = soak.minutes;
     const names = Object.keys(rows[0]?.rss_mb ?? {});
     const busy = Object.keys(rows[0]?.cpu_s ?? {});
     out.push(table(
